@@ -1,0 +1,75 @@
+import { MikroORM } from '@mikro-orm/postgresql';
+import { Migrator } from '@mikro-orm/migrations';
+import pg from 'pg';
+import { migrations } from '../../migrations/index.ts';
+import { startEmbeddedPostgres } from './embedded-postgres.ts';
+import { entities } from './entities.ts';
+
+/** The open database: MikroORM for entities and migrations, a pg pool for hot SQL. */
+export interface Database {
+  orm: MikroORM;
+  pool: pg.Pool;
+  /** Whether this is the embedded PGlite database. */
+  embedded: boolean;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** PostgreSQL URL; unset opens the embedded PGlite database. */
+  url?: string | undefined;
+  /** Where PGlite keeps its files; unset with no `url` keeps it in memory. */
+  dataDir?: string | undefined;
+  /** Directory of the embedded database's Unix socket (defaults to `dataDir`). */
+  socketDir?: string | undefined;
+  poolSize?: number;
+  debug?: boolean;
+}
+
+// bigint counts come back as strings by default; our counts fit in a JS number.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number.parseInt(v, 10));
+
+/** Opens the database and applies every pending migration. */
+export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
+  let target: { clientUrl: string } | { host: string; port: number; user: string; dbName: string };
+  let stopEmbedded: (() => Promise<void>) | undefined;
+  if (opts.url) {
+    target = { clientUrl: opts.url };
+  } else {
+    const socketDir = opts.socketDir ?? opts.dataDir;
+    if (!socketDir) throw new Error('the embedded database needs a dataDir or a socketDir');
+    const embedded = await startEmbeddedPostgres({ dataDir: opts.dataDir, socketDir });
+    // A socket directory, never a URL: a URL's host would silently reach a local server.
+    target = { host: embedded.socketDir, port: 5432, user: 'postgres', dbName: 'postgres' };
+    stopEmbedded = embedded.stop;
+  }
+  const poolSize = opts.poolSize ?? 10;
+  const orm = await MikroORM.init({
+    ...target,
+    entities,
+    extensions: [Migrator],
+    pool: { min: 0, max: 2 },
+    migrations: { migrationsList: migrations, snapshot: false, silent: true },
+    debug: opts.debug ?? false,
+  });
+  const pool = new pg.Pool(
+    'clientUrl' in target
+      ? { connectionString: target.clientUrl, max: poolSize }
+      : { host: target.host, port: target.port, user: target.user, database: target.dbName, max: poolSize },
+  );
+  try {
+    await orm.migrator.up();
+  } catch (err) {
+    await Promise.allSettled([orm.close(), pool.end(), stopEmbedded?.()]);
+    throw err;
+  }
+  return {
+    orm,
+    pool,
+    embedded: stopEmbedded !== undefined,
+    async close() {
+      await pool.end();
+      await orm.close();
+      await stopEmbedded?.();
+    },
+  };
+}

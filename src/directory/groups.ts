@@ -1,0 +1,232 @@
+import { isDeepStrictEqual } from 'node:util';
+import type pg from 'pg';
+import { v7 as uuidv7 } from 'uuid';
+import { type Queryable, withTransaction } from '../db/sql.ts';
+import { appendAudit } from '../audit/audit-log.ts';
+import type { DirectoryContext } from './actor.ts';
+import { DirectoryError } from './directory-error.ts';
+import {
+  type GroupInput,
+  type GroupMember,
+  type GroupRecord,
+  type GroupRow,
+  groupFromRow,
+  type MemberChanges,
+} from './group-record.ts';
+import { isResourceId } from './users.ts';
+
+const NO_CHANGES: MemberChanges = { add: [], remove: [] };
+
+/** The one write path for groups and their manual memberships. */
+export class GroupDirectory {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async get(tenantId: string, id: string, db: Queryable = this.pool): Promise<GroupRecord> {
+    if (!isResourceId(id)) throw new DirectoryError('notFound', `group ${id} not found`);
+    const { rows } = await db.query<GroupRow>({
+      name: 'group_by_id',
+      text: 'select * from groups where tenant_id = $1 and id = $2',
+      values: [tenantId, id],
+    });
+    const row = rows[0];
+    if (!row) throw new DirectoryError('notFound', `group ${id} not found`);
+    return groupFromRow(row);
+  }
+
+  /** Creates a group with its first manual members. */
+  async create(ctx: DirectoryContext, input: GroupInput, members: string[]): Promise<GroupRecord> {
+    return withTransaction(this.pool, async (tx) => {
+      const now = new Date();
+      const { rows } = await tx.query<GroupRow>(
+        `insert into groups (id, tenant_id, display_name, external_id, attrs, version, created_at, updated_at)
+         values ($1, $2, $3, $4, $5, 1, $6, $6) returning *`,
+        [uuidv7(), ctx.tenantId, input.displayName, input.externalId, input.attrs, now],
+      );
+      const group = groupFromRow(rows[0] as GroupRow);
+      const added = await addMembers(tx, ctx.tenantId, group.id, members);
+      await appendAudit(tx, ctx, {
+        subjectType: 'group',
+        subjectId: group.id,
+        type: 'group.created',
+        after: { ...input, members: added },
+      });
+      await recordChange(tx, ctx.tenantId, group, 'created');
+      return group;
+    });
+  }
+
+  /**
+   * Changes a group and its manual members in one transaction; `change` sees the current
+   * group and says what to store and which members to add or remove. The group row is locked
+   * first, so concurrent member changes queue up and none is lost; members are added and
+   * removed set-based. `ifMatch` is the version the client last saw (RFC 7644 §3.14).
+   */
+  async update(
+    ctx: DirectoryContext,
+    id: string,
+    change: (current: GroupRecord) => { input: GroupInput; members?: MemberChanges },
+    opts: { ifMatch?: number | undefined } = {},
+  ): Promise<{ group: GroupRecord; changed: boolean }> {
+    if (!isResourceId(id)) throw new DirectoryError('notFound', `group ${id} not found`);
+    return withTransaction(this.pool, async (tx) => {
+      const { rows } = await tx.query<GroupRow>(
+        'select * from groups where tenant_id = $1 and id = $2 for update',
+        [ctx.tenantId, id],
+      );
+      const row = rows[0];
+      if (!row) throw new DirectoryError('notFound', `group ${id} not found`);
+      const current = groupFromRow(row);
+      if (opts.ifMatch !== undefined && opts.ifMatch !== current.version) {
+        throw new DirectoryError('preconditionFailed', `group ${id} has changed (version ${current.version})`);
+      }
+      if (current.kind === 'system') {
+        throw new DirectoryError('mutability', `${current.displayName} is a system group and cannot be edited`);
+      }
+      const { input: next, members: memberChanges = NO_CHANGES } = change(current);
+      const removed = await removeMembers(tx, id, memberChanges.remove);
+      const added = await addMembers(tx, ctx.tenantId, id, memberChanges.add);
+      const groupChanged =
+        next.displayName !== current.displayName ||
+        next.externalId !== current.externalId ||
+        !isDeepStrictEqual(next.attrs, current.attrs);
+      if (!groupChanged && added.length === 0 && removed.length === 0) {
+        return { group: current, changed: false };
+      }
+      const { rows: updated } = await tx.query<GroupRow>(
+        `update groups set display_name = $3, external_id = $4, attrs = $5,
+                           version = version + 1, updated_at = $6
+         where tenant_id = $1 and id = $2 returning *`,
+        [ctx.tenantId, id, next.displayName, next.externalId, next.attrs, new Date()],
+      );
+      const group = groupFromRow(updated[0] as GroupRow);
+      await appendAudit(tx, ctx, {
+        subjectType: 'group',
+        subjectId: id,
+        type: 'group.updated',
+        before: groupChanged ? { displayName: current.displayName, externalId: current.externalId, attrs: current.attrs } : undefined,
+        after: { ...(groupChanged ? next : {}), membersAdded: added, membersRemoved: removed },
+      });
+      await recordChange(tx, ctx.tenantId, group, 'updated');
+      return { group, changed: true };
+    });
+  }
+
+  /** Deletes a group and its memberships; the audit event keeps what it was. */
+  async delete(ctx: DirectoryContext, id: string): Promise<void> {
+    await withTransaction(this.pool, async (tx) => {
+      const current = await this.get(ctx.tenantId, id, tx);
+      if (current.kind === 'system') {
+        throw new DirectoryError('mutability', `${current.displayName} is a system group and cannot be deleted`);
+      }
+      await tx.query('delete from groups where tenant_id = $1 and id = $2', [ctx.tenantId, id]);
+      await appendAudit(tx, ctx, {
+        subjectType: 'group',
+        subjectId: id,
+        type: 'group.deleted',
+        before: { displayName: current.displayName, externalId: current.externalId, attrs: current.attrs },
+      });
+      await recordChange(tx, ctx.tenantId, current, 'deleted');
+    });
+  }
+
+  /** The members of several groups in one query (lists never query group by group). */
+  async membersOf(tenantId: string, groupIds: string[]): Promise<Map<string, GroupMember[]>> {
+    const result = new Map<string, GroupMember[]>(groupIds.map((g) => [g, []]));
+    if (groupIds.length === 0) return result;
+    const { rows } = await this.pool.query<{ group_id: string; user_id: string; display: string; sources: GroupMember['sources'] }>(
+      `select gm.group_id, gm.user_id,
+              coalesce(u.attrs->>'displayName', u.user_name) as display,
+              array_agg(gm.source order by gm.source) as sources
+       from group_members gm join users u on u.id = gm.user_id
+       where gm.tenant_id = $1 and gm.group_id = any($2::uuid[])
+       group by gm.group_id, gm.user_id, u.attrs, u.user_name
+       order by gm.group_id, gm.user_id`,
+      [tenantId, groupIds],
+    );
+    for (const row of rows) {
+      result.get(row.group_id)?.push({ value: row.user_id, display: row.display, sources: row.sources });
+    }
+    return result;
+  }
+
+  /** The groups of several users in one query, for the User `groups` attribute. */
+  async groupsOf(
+    tenantId: string,
+    userIds: string[],
+  ): Promise<Map<string, { value: string; display: string; type: 'direct' | 'indirect' }[]>> {
+    const result = new Map<string, { value: string; display: string; type: 'direct' | 'indirect' }[]>(
+      userIds.map((u) => [u, []]),
+    );
+    if (userIds.length === 0) return result;
+    const { rows } = await this.pool.query<{ user_id: string; group_id: string; display_name: string }>(
+      `select distinct gm.user_id, g.id as group_id, g.display_name
+       from group_members gm join groups g on g.id = gm.group_id
+       where gm.tenant_id = $1 and gm.user_id = any($2::uuid[])
+       order by gm.user_id, g.display_name, g.id`,
+      [tenantId, userIds],
+    );
+    for (const row of rows) {
+      result.get(row.user_id)?.push({ value: row.group_id, display: row.display_name, type: 'direct' });
+    }
+    return result;
+  }
+}
+
+/** Adds manual memberships set-based; refuses ids that are not users of the tenant. */
+async function addMembers(tx: Queryable, tenantId: string, groupId: string, userIds: string[]): Promise<string[]> {
+  if (userIds.length === 0) return [];
+  const unique = [...new Set(userIds)];
+  const bad = unique.filter((id) => !isResourceId(id));
+  if (bad.length > 0) throw new DirectoryError('invalidValue', `no such users: ${bad.slice(0, 10).join(', ')}`);
+  const { rows } = await tx.query<{ id: string; inserted: boolean }>(
+    `with wanted as (
+       select u.id from users u
+       where u.tenant_id = $1 and u.id = any($3::uuid[]) and u.status <> 'deleted'
+     ), ins as (
+       insert into group_members (tenant_id, group_id, user_id, source)
+       select $1, $2, id, 'manual' from wanted
+       on conflict do nothing
+       returning user_id
+     )
+     select w.id, exists (select 1 from ins where ins.user_id = w.id) as inserted from wanted w`,
+    [tenantId, groupId, unique],
+  );
+  if (rows.length !== unique.length) {
+    const found = new Set(rows.map((r) => r.id));
+    const missing = unique.filter((id) => !found.has(id));
+    throw new DirectoryError('invalidValue', `no such users: ${missing.slice(0, 10).join(', ')}`);
+  }
+  return rows.filter((r) => r.inserted).map((r) => r.id);
+}
+
+/** Removes manual memberships set-based; returns the user ids actually removed. */
+async function removeMembers(tx: Queryable, groupId: string, remove: string[] | 'all'): Promise<string[]> {
+  if (remove !== 'all') {
+    const ids = remove.filter(isResourceId);
+    if (ids.length === 0) return [];
+    const { rows } = await tx.query<{ user_id: string }>(
+      `delete from group_members where group_id = $1 and source = 'manual' and user_id = any($2::uuid[])
+       returning user_id`,
+      [groupId, ids],
+    );
+    return rows.map((r) => r.user_id);
+  }
+  const { rows } = await tx.query<{ user_id: string }>(
+    `delete from group_members where group_id = $1 and source = 'manual' returning user_id`,
+    [groupId],
+  );
+  return rows.map((r) => r.user_id);
+}
+
+async function recordChange(
+  tx: Queryable,
+  tenantId: string,
+  group: GroupRecord,
+  operation: 'created' | 'updated' | 'deleted',
+): Promise<void> {
+  await tx.query(
+    `insert into change_events (tenant_id, resource_type, resource_id, operation, version)
+     values ($1, 'Group', $2, $3, $4)`,
+    [tenantId, group.id, operation, group.version],
+  );
+}

@@ -1,0 +1,47 @@
+import { serve } from '@hono/node-server';
+import { createApp } from './app.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { openDatabase } from './db/database.ts';
+import { createLogger } from './log.ts';
+import { createServices } from './services.ts';
+
+/** Starts carebridge: config, database (migrated), HTTP server, graceful shutdown. */
+async function main(): Promise<void> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = createLogger(config.logLevel);
+  if (!config.databaseUrl) {
+    log.warn(
+      { dataDir: config.dataDir },
+      'DATABASE_URL is not set: using the embedded PGlite database (for development and small sites; use PostgreSQL in production)',
+    );
+  }
+  const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: 20 });
+  const services = await createServices(config, db);
+  const app = createApp(services, log);
+  const server = serve({ fetch: app.fetch, port: config.port }, (info) => {
+    console.log(`carebridge listening on http://localhost:${info.port} (SCIM at ${config.publicUrl}/scim/v2)`);
+  });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    server.close();
+    await db.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+await main();

@@ -1,0 +1,45 @@
+import { type Context, Hono } from 'hono';
+import type { AppEnv } from '../http/app-env.ts';
+import type { Services } from '../services.ts';
+import { applyPatch } from './patch/apply-patch.ts';
+import { readJSONBody } from './read-body.ts';
+import { userToSCIM } from './representation.ts';
+import { directoryContext, ifMatchVersion } from './scim-context.ts';
+import { SCIMError } from './scim-error.ts';
+import { scimJSON } from './scim-json.ts';
+import { userInputFromSCIM } from './user-input.ts';
+import { userPresenter } from './users-routes.ts';
+
+/** `/Me` (RFC 7644 §3.11): the account of the user a `scim:me` token was issued to. */
+export function meRoutes(services: Services) {
+  const { directory, registry, config } = services;
+  const base = `${config.publicUrl}/scim/v2`;
+  const present = userPresenter(services);
+  const app = new Hono<AppEnv>();
+
+  const me = (c: Context<AppEnv>): string => {
+    const userId = c.get('principal').userId;
+    // RFC 7644 §3.11: a token that stands for no user gets 501.
+    if (!userId) throw new SCIMError(501, undefined, 'this token is not issued to a user, so it has no /Me');
+    return userId;
+  };
+
+  app.get('/', async (c) => {
+    const user = await directory.users.get(c.get('principal').tenantId, me(c));
+    return scimJSON(c, await present(c, user));
+  });
+
+  app.patch('/', async (c) => {
+    const id = me(c);
+    const body = await readJSONBody(c, config.maxPayloadBytes);
+    const { user } = await directory.users.update(
+      directoryContext(c),
+      id,
+      (current) => userInputFromSCIM(applyPatch(registry, 'User', userToSCIM(current, base), body).resource, current),
+      { ifMatch: ifMatchVersion(c) },
+    );
+    return scimJSON(c, await present(c, user));
+  });
+
+  return app;
+}

@@ -1,0 +1,38 @@
+import { Hono } from 'hono';
+import type { AppEnv } from '../http/app-env.ts';
+import { bearerAuth } from '../http/bearer-auth.ts';
+import type { Scope } from '../keys/api-tokens.ts';
+import type { Services } from '../services.ts';
+import { bulkRoute } from './bulk-route.ts';
+import { discoveryRoutes } from './discovery-routes.ts';
+import { groupsRoutes } from './groups-routes.ts';
+import { rootSearchRoute } from './list-resources.ts';
+import { meRoutes } from './me-routes.ts';
+import { usersRoutes } from './users-routes.ts';
+
+const READ: Scope[] = ['scim', 'scim:read'];
+const WRITE: Scope[] = ['scim'];
+const ME: Scope[] = ['scim:me'];
+
+/** The scopes a SCIM request needs: reads (GET, `/.search`) or writes, or `/Me`. */
+export function scopesFor({ method, path }: { method: string; path: string }): Scope[] {
+  if (/\/Me(\/|$)/.test(path)) return ME;
+  return method === 'GET' || path.endsWith('/.search') ? READ : WRITE;
+}
+
+/**
+ * The SCIM door, mounted at `/scim/v2`: the token decides the tenant. `dispatch` sends a
+ * request through the whole application (Bulk runs each operation that way).
+ */
+export function scimApp(services: Services, dispatch: (req: Request) => Promise<Response>) {
+  const app = new Hono<AppEnv>();
+  // Discovery first: readable without a token (RFC 7644 §4).
+  app.route('/', discoveryRoutes(services));
+  app.use('*', bearerAuth(services.tokens, scopesFor));
+  app.route('/Users', usersRoutes(services));
+  app.route('/Groups', groupsRoutes(services));
+  app.route('/Me', meRoutes(services));
+  app.post('/.search', rootSearchRoute(services));
+  app.post('/Bulk', bulkRoute(services, dispatch));
+  return app;
+}
