@@ -35,7 +35,13 @@ export function meRoutes(services: Services) {
     const { user } = await directory.users.update(
       directoryContext(c),
       id,
-      (current) => userInputFromSCIM(applyPatch(registry, 'User', userToSCIM(current, base), body).resource, current),
+      (current) => {
+        const next = userInputFromSCIM(applyPatch(registry, 'User', userToSCIM(current, base), body).resource, current);
+        if (next.status !== current.status) {
+          throw new SCIMError(403, undefined, 'an account cannot activate or deactivate itself');
+        }
+        return next;
+      },
       { ifMatch: ifMatchVersion(c) },
     );
     return scimJSON(c, await present(c, user));

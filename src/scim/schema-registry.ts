@@ -85,7 +85,9 @@ function normalise(def: Partial<AttributeDef> & { name: string; type: AttributeD
 }
 
 function fromSCIMMY(definition: { describe(): unknown }): SchemaDef {
-  const d = definition.describe() as SchemaDef;
+  // describe() returns SCIMMY Attribute instances whose RFC fields (multiValued, returned,
+  // caseExact…) only appear through toJSON(); spreading them would silently lose those.
+  const d = JSON.parse(JSON.stringify(definition.describe())) as SchemaDef;
   return { id: d.id, name: d.name, description: d.description, attributes: d.attributes.map(normalise) };
 }
 

@@ -8,6 +8,15 @@ import { createTestDatabase, type TestDatabase } from './test-database.ts';
 
 export const SCIM_BASE = 'http://carebridge.test/scim/v2';
 
+/** A response whose JSON body tests read as free-form data. */
+// biome-ignore lint/suspicious/noExplicitAny: response bodies in tests are arbitrary JSON
+export type TestResponse = Omit<Response, 'json'> & { json(): Promise<any> };
+
+/** Sends a request straight to the app (no token added). */
+export function rawRequest(app: ReturnType<typeof createApp>, path: string, init?: RequestInit): Promise<TestResponse> {
+  return Promise.resolve(app.request(`http://carebridge.test${path}`, init));
+}
+
 /** A carebridge app on a database of its own, as one test file needs it. */
 export interface TestApp {
   app: ReturnType<typeof createApp>;
@@ -16,7 +25,11 @@ export interface TestApp {
   /** A token of the default tenant (scope `scim` unless given). */
   token(opts?: { tenant?: string; scopes?: Scope[]; userId?: string }): Promise<string>;
   /** Sends a request to the app; JSON bodies are sent as application/scim+json. */
-  request(method: string, path: string, opts?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<Response>;
+  request(
+    method: string,
+    path: string,
+    opts?: { token?: string; body?: unknown; headers?: Record<string, string> },
+  ): Promise<TestResponse>;
   close(): Promise<void>;
 }
 
@@ -57,7 +70,7 @@ export async function createTestApp(overrides: Partial<Config> = {}): Promise<Te
         headers['content-type'] ??= 'application/scim+json';
       }
       const url = path.startsWith('http') ? path : `http://carebridge.test${path}`;
-      return app.request(url, { method, headers, ...(body === undefined ? {} : { body }) });
+      return app.request(url, { method, headers, ...(body === undefined ? {} : { body }) }) as Promise<TestResponse>;
     },
     async close() {
       await database.drop();

@@ -1,0 +1,124 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const TSX = join(process.cwd(), 'node_modules/.bin/tsx');
+const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
+
+let dataDir: string;
+let env: NodeJS.ProcessEnv;
+let dropDatabase: (() => Promise<void>) | undefined;
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+async function startServer(): Promise<{ proc: ChildProcess; url: string }> {
+  const port = await freePort();
+  const proc = spawn(TSX, ['src/main.ts'], { env: { ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 45_000);
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /listening on (http:\/\/\S+)/.exec(out);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolveUrl(match[1]);
+      }
+    };
+    proc.stdout?.on('data', onData);
+    proc.stderr?.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    proc.once('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
+  });
+  return { proc, url };
+}
+
+async function stopServer(proc: ChildProcess): Promise<void> {
+  const exited = new Promise((r) => proc.once('exit', r));
+  proc.kill('SIGTERM');
+  await exited;
+}
+
+const cli = (...args: string[]) => run(TSX, ['src/cli/main.ts', ...args], { env });
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'cb-cli-'));
+  env = { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
+  const serverUrl = process.env['DATABASE_URL'];
+  if (serverUrl) {
+    const name = `cb_cli_${Date.now().toString(36)}`;
+    const admin = new pg.Client({ connectionString: serverUrl });
+    await admin.connect();
+    await admin.query(`create database ${name}`);
+    await admin.end();
+    const url = new URL(serverUrl);
+    url.pathname = `/${name}`;
+    env['DATABASE_URL'] = url.toString();
+    dropDatabase = async () => {
+      const c = new pg.Client({ connectionString: serverUrl });
+      await c.connect();
+      await c.query(`drop database if exists ${name} with (force)`);
+      await c.end();
+    };
+  }
+});
+
+afterAll(async () => {
+  await dropDatabase?.();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('npm start, the CLI and the token command', () => {
+  it('Should create tenants and print tokens while the server runs, and keep data across a restart', async () => {
+    let { proc, url } = await startServer();
+    try {
+      const first = await cli('tenants', 'create', 'north-care');
+      expect(first.stdout).toContain('created tenant north-care');
+      const second = await cli('tenants', 'create', 'north-care');
+      expect(second.stdout).toContain('tenant north-care exists');
+
+      const issued = await cli('token', '--tenant', 'north-care', '--scope', 'scim');
+      const token = issued.stdout.trim().split('\n').at(-1) as string;
+      const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' };
+      const created = await fetch(`${url}/scim/v2/Users`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ schemas: [USER], userName: 'kept@north.example' }),
+      });
+      expect(created.status).toBe(201);
+      const { id } = (await created.json()) as { id: string };
+
+      await stopServer(proc);
+      ({ proc, url } = await startServer());
+      const again = await fetch(`${url}/scim/v2/Users/${id}`, { headers });
+      expect(again.status).toBe(200);
+      expect(((await again.json()) as { userName: string }).userName).toBe('kept@north.example');
+    } finally {
+      await stopServer(proc);
+    }
+  }, 120_000);
+
+  it('Should refuse a token for a tenant that does not exist, and an unknown scope', async () => {
+    await expect(cli('token', '--tenant', 'nobody', '--scope', 'scim')).rejects.toMatchObject({
+      stderr: expect.stringContaining('no tenant nobody'),
+    });
+    await cli('tenants', 'create', 'south');
+    await expect(cli('token', '--tenant', 'south', '--scope', 'everything')).rejects.toMatchObject({
+      stderr: expect.stringContaining('unknown scope everything'),
+    });
+  }, 60_000);
+});
