@@ -1,8 +1,8 @@
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { Logger } from 'pino';
-import { AuthError } from './http/bearer-auth.ts';
 import type { AppEnv } from './http/app-env.ts';
+import { AuthError } from './http/bearer-auth.ts';
 import { requestContext } from './http/request-id.ts';
 import { oauthRoutes } from './keys/oauth-routes.ts';
 import { scimApp } from './scim/scim-app.ts';
@@ -20,17 +20,28 @@ export function createApp(services: Services, log: Logger): Hono<AppEnv> {
       await services.db.pool.query('select 1');
       return c.json({ status: 'ok' });
     } catch {
-      return c.json({ error: 'database_unreachable', message: 'the database does not answer' }, 503);
+      return c.json(
+        { error: 'database_unreachable', message: 'the database does not answer' },
+        503,
+      );
     }
   });
   app.get('/.well-known/jwks.json', (c) => c.json(services.keys.jwks()));
   app.route('/oauth', oauthRoutes(services));
-  app.route('/scim/v2', scimApp(services, async (req) => app.fetch(req)));
+  app.route(
+    '/scim/v2',
+    scimApp(services, async (req) => app.fetch(req)),
+  );
 
-  app.notFound((c) => c.json({ error: 'not_found', message: `no route for ${c.req.method} ${c.req.path}` }, 404));
+  app.notFound((c) =>
+    c.json({ error: 'not_found', message: `no route for ${c.req.method} ${c.req.path}` }, 404),
+  );
   app.onError((err, c) => {
     const requestId = c.get('requestId') ?? 'unknown';
-    const known = err instanceof HTTPException || err instanceof AuthError || (err as { status?: number }).status !== undefined;
+    const known =
+      err instanceof HTTPException ||
+      err instanceof AuthError ||
+      (err as { status?: number }).status !== undefined;
     if (!known || ((err as { status?: number }).status ?? 500) >= 500) {
       c.get('log')?.error({ err }, 'request failed');
     }
@@ -41,7 +52,10 @@ export function createApp(services: Services, log: Logger): Hono<AppEnv> {
     if (err instanceof HTTPException && err.status < 500) {
       return c.json({ error: 'bad_request', message: err.message }, err.status);
     }
-    return c.json({ error: 'server_error', message: `internal error; quote request id ${requestId}` }, 500);
+    return c.json(
+      { error: 'server_error', message: `internal error; quote request id ${requestId}` },
+      500,
+    );
   });
   return app;
 }

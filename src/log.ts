@@ -6,7 +6,15 @@ export function createLogger(level: Config['logLevel']) {
   return pino({
     level,
     redact: {
-      paths: ['authorization', '*.authorization', 'password', '*.password', 'client_secret', '*.client_secret', 'token'],
+      paths: [
+        'authorization',
+        '*.authorization',
+        'password',
+        '*.password',
+        'client_secret',
+        '*.client_secret',
+        'token',
+      ],
       censor: '[redacted]',
     },
   });

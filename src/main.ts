@@ -28,7 +28,9 @@ async function main(): Promise<void> {
   const services = await createServices(config, db);
   const app = createApp(services, log);
   const server = serve({ fetch: app.fetch, port: config.port }, (info) => {
-    console.log(`carebridge listening on http://localhost:${info.port} (SCIM at ${config.publicUrl}/scim/v2)`);
+    console.log(
+      `carebridge listening on http://localhost:${info.port} (SCIM at ${config.publicUrl}/scim/v2)`,
+    );
   });
 
   let stopping = false;

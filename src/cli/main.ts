@@ -19,7 +19,10 @@ class UsageError extends Error {}
 async function tenantId(services: Services, name: string | undefined): Promise<string> {
   if (!name) throw new UsageError('--tenant is required');
   const tenant = await services.directory.tenants.findByName(name);
-  if (!tenant) throw new UsageError(`no tenant ${name}: create it with "npm run cli -- tenants create ${name}"`);
+  if (!tenant)
+    throw new UsageError(
+      `no tenant ${name}: create it with "npm run cli -- tenants create ${name}"`,
+    );
   return tenant.id;
 }
 
@@ -45,9 +48,15 @@ async function run(services: Services, argv: string[]): Promise<void> {
   const [noun, verb, arg] = positionals;
   if (noun === 'tenants' && verb === 'create' && arg) {
     const { tenant, created } = await services.directory.tenants.ensure(arg);
-    console.log(created ? `created tenant ${tenant.name} (${tenant.id})` : `tenant ${tenant.name} exists (${tenant.id})`);
+    console.log(
+      created
+        ? `created tenant ${tenant.name} (${tenant.id})`
+        : `tenant ${tenant.name} exists (${tenant.id})`,
+    );
   } else if (noun === 'tenants' && verb === 'list') {
-    const { rows } = await services.db.pool.query<{ id: string; name: string }>('select id, name from tenants order by name');
+    const { rows } = await services.db.pool.query<{ id: string; name: string }>(
+      'select id, name from tenants order by name',
+    );
     for (const row of rows) console.log(`${row.name}\t${row.id}`);
   } else if (noun === 'token' && !verb) {
     const expires = values['expires-in'] ? Number(values['expires-in']) : undefined;
@@ -60,7 +69,9 @@ async function run(services: Services, argv: string[]): Promise<void> {
       name: values.name ?? 'cli token',
       ...(expires ? { expiresInSeconds: expires } : {}),
     });
-    console.error(`token ${issued.id} for tenant ${values.tenant}; revoke with: npm run cli -- tokens revoke --tenant ${values.tenant} ${issued.id}`);
+    console.error(
+      `token ${issued.id} for tenant ${values.tenant}; revoke with: npm run cli -- tokens revoke --tenant ${values.tenant} ${issued.id}`,
+    );
     console.log(issued.token);
   } else if (noun === 'tokens' && verb === 'revoke' && arg) {
     const done = await services.tokens.revoke(await tenantId(services, values.tenant), arg);
@@ -103,7 +114,11 @@ async function main(): Promise<number> {
     await run(await createServices(config, db), process.argv.slice(2));
     return 0;
   } catch (err) {
-    if (err instanceof UsageError || err instanceof DirectoryError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    if (
+      err instanceof UsageError ||
+      err instanceof DirectoryError ||
+      (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION'
+    ) {
       console.error((err as Error).message);
       return 2;
     }

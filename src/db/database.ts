@@ -1,5 +1,5 @@
-import { MikroORM } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
+import { MikroORM } from '@mikro-orm/postgresql';
 import pg from 'pg';
 import { migrations } from '../../migrations/index.ts';
 import { startEmbeddedPostgres } from './embedded-postgres.ts';
@@ -28,6 +28,22 @@ export interface DatabaseOptions {
 // bigint counts come back as strings by default; our counts fit in a JS number.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number.parseInt(v, 10));
 
+/**
+ * A pg client that never names its prepared statements. The embedded database is one
+ * PGlite session shared by every connection, so a statement one connection prepares by
+ * name would collide with the same name prepared by the next ("already exists").
+ */
+class UnnamedStatementClient extends pg.Client {
+  // biome-ignore lint/suspicious/noExplicitAny: pg's query() overloads cannot be re-declared one by one
+  override query(config: any, values?: any, callback?: any): any {
+    if (config && typeof config === 'object' && typeof config.name === 'string') {
+      const { name: _name, ...unnamed } = config;
+      return super.query(unnamed, values, callback);
+    }
+    return super.query(config, values, callback);
+  }
+}
+
 /** Opens the database and applies every pending migration. */
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   let target: { clientUrl: string } | { host: string; port: number; user: string; dbName: string };
@@ -54,8 +70,18 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   const pool = new pg.Pool(
     'clientUrl' in target
       ? { connectionString: target.clientUrl, max: poolSize }
-      : { host: target.host, port: target.port, user: target.user, database: target.dbName, max: poolSize },
+      : {
+          host: target.host,
+          port: target.port,
+          user: target.user,
+          database: target.dbName,
+          max: poolSize,
+          Client: UnnamedStatementClient,
+        },
   );
+  // An idle client whose server connection ends (a restart, a dropped database) emits
+  // 'error' on the pool; unhandled, that would end the process. The pool replaces it.
+  pool.on('error', () => {});
   try {
     await orm.migrator.up();
   } catch (err) {

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { serveWireProtocol } from './pglite-wire-server.ts';
 
 /** A PGlite database served over the PostgreSQL wire protocol on a Unix socket. */
 export interface EmbeddedPostgres {
@@ -35,7 +35,6 @@ function socketAnswers(path: string): Promise<boolean> {
 export async function startEmbeddedPostgres(opts: {
   dataDir?: string;
   socketDir: string;
-  maxConnections?: number;
 }): Promise<EmbeddedPostgres> {
   mkdirSync(opts.socketDir, { recursive: true });
   const socketPath = join(opts.socketDir, SOCKET_NAME);
@@ -46,12 +45,7 @@ export async function startEmbeddedPostgres(opts: {
     rmSync(socketPath); // left by a process that died
   }
   const db = await PGlite.create(opts.dataDir ? join(opts.dataDir, 'pgdata') : undefined);
-  const server = new PGLiteSocketServer({
-    db,
-    path: socketPath,
-    maxConnections: opts.maxConnections ?? 32,
-  });
-  await server.start();
+  const server = await serveWireProtocol(db, socketPath);
   return {
     socketDir: opts.socketDir,
     owned: true,

@@ -11,5 +11,9 @@ export interface Directory {
 }
 
 export function createDirectory(pool: pg.Pool): Directory {
-  return { tenants: new Tenants(pool), users: new UserDirectory(pool), groups: new GroupDirectory(pool) };
+  return {
+    tenants: new Tenants(pool),
+    users: new UserDirectory(pool),
+    groups: new GroupDirectory(pool),
+  };
 }

@@ -1,8 +1,8 @@
 import { isDeepStrictEqual } from 'node:util';
 import type pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
-import { type Queryable, withTransaction } from '../db/sql.ts';
 import { appendAudit } from '../audit/audit-log.ts';
+import { type Queryable, withTransaction } from '../db/sql.ts';
 import type { DirectoryContext } from './actor.ts';
 import { DirectoryError } from './directory-error.ts';
 import {
@@ -77,10 +77,16 @@ export class GroupDirectory {
       if (!row) throw new DirectoryError('notFound', `group ${id} not found`);
       const current = groupFromRow(row);
       if (opts.ifMatch !== undefined && opts.ifMatch !== current.version) {
-        throw new DirectoryError('preconditionFailed', `group ${id} has changed (version ${current.version})`);
+        throw new DirectoryError(
+          'preconditionFailed',
+          `group ${id} has changed (version ${current.version})`,
+        );
       }
       if (current.kind === 'system') {
-        throw new DirectoryError('mutability', `${current.displayName} is a system group and cannot be edited`);
+        throw new DirectoryError(
+          'mutability',
+          `${current.displayName} is a system group and cannot be edited`,
+        );
       }
       const { input: next, members: memberChanges = NO_CHANGES } = change(current);
       const removed = await removeMembers(tx, id, memberChanges.remove);
@@ -103,7 +109,13 @@ export class GroupDirectory {
         subjectType: 'group',
         subjectId: id,
         type: 'group.updated',
-        before: groupChanged ? { displayName: current.displayName, externalId: current.externalId, attrs: current.attrs } : undefined,
+        before: groupChanged
+          ? {
+              displayName: current.displayName,
+              externalId: current.externalId,
+              attrs: current.attrs,
+            }
+          : undefined,
         after: { ...(groupChanged ? next : {}), membersAdded: added, membersRemoved: removed },
       });
       await recordChange(tx, ctx.tenantId, group, 'updated');
@@ -116,14 +128,21 @@ export class GroupDirectory {
     await withTransaction(this.pool, async (tx) => {
       const current = await this.get(ctx.tenantId, id, tx);
       if (current.kind === 'system') {
-        throw new DirectoryError('mutability', `${current.displayName} is a system group and cannot be deleted`);
+        throw new DirectoryError(
+          'mutability',
+          `${current.displayName} is a system group and cannot be deleted`,
+        );
       }
       await tx.query('delete from groups where tenant_id = $1 and id = $2', [ctx.tenantId, id]);
       await appendAudit(tx, ctx, {
         subjectType: 'group',
         subjectId: id,
         type: 'group.deleted',
-        before: { displayName: current.displayName, externalId: current.externalId, attrs: current.attrs },
+        before: {
+          displayName: current.displayName,
+          externalId: current.externalId,
+          attrs: current.attrs,
+        },
       });
       await recordChange(tx, ctx.tenantId, current, 'deleted');
     });
@@ -133,7 +152,12 @@ export class GroupDirectory {
   async membersOf(tenantId: string, groupIds: string[]): Promise<Map<string, GroupMember[]>> {
     const result = new Map<string, GroupMember[]>(groupIds.map((g) => [g, []]));
     if (groupIds.length === 0) return result;
-    const { rows } = await this.pool.query<{ group_id: string; user_id: string; display: string; sources: GroupMember['sources'] }>(
+    const { rows } = await this.pool.query<{
+      group_id: string;
+      user_id: string;
+      display: string;
+      sources: GroupMember['sources'];
+    }>(
       `select gm.group_id, gm.user_id,
               coalesce(u.attrs->>'displayName', u.user_name) as display,
               array_agg(gm.source order by gm.source) as sources
@@ -144,7 +168,9 @@ export class GroupDirectory {
       [tenantId, groupIds],
     );
     for (const row of rows) {
-      result.get(row.group_id)?.push({ value: row.user_id, display: row.display, sources: row.sources });
+      result
+        .get(row.group_id)
+        ?.push({ value: row.user_id, display: row.display, sources: row.sources });
     }
     return result;
   }
@@ -154,11 +180,16 @@ export class GroupDirectory {
     tenantId: string,
     userIds: string[],
   ): Promise<Map<string, { value: string; display: string; type: 'direct' | 'indirect' }[]>> {
-    const result = new Map<string, { value: string; display: string; type: 'direct' | 'indirect' }[]>(
-      userIds.map((u) => [u, []]),
-    );
+    const result = new Map<
+      string,
+      { value: string; display: string; type: 'direct' | 'indirect' }[]
+    >(userIds.map((u) => [u, []]));
     if (userIds.length === 0) return result;
-    const { rows } = await this.pool.query<{ user_id: string; group_id: string; display_name: string }>(
+    const { rows } = await this.pool.query<{
+      user_id: string;
+      group_id: string;
+      display_name: string;
+    }>(
       `select distinct gm.user_id, g.id as group_id, g.display_name
        from group_members gm join groups g on g.id = gm.group_id
        where gm.tenant_id = $1 and gm.user_id = any($2::uuid[])
@@ -166,18 +197,26 @@ export class GroupDirectory {
       [tenantId, userIds],
     );
     for (const row of rows) {
-      result.get(row.user_id)?.push({ value: row.group_id, display: row.display_name, type: 'direct' });
+      result
+        .get(row.user_id)
+        ?.push({ value: row.group_id, display: row.display_name, type: 'direct' });
     }
     return result;
   }
 }
 
 /** Adds manual memberships set-based; refuses ids that are not users of the tenant. */
-async function addMembers(tx: Queryable, tenantId: string, groupId: string, userIds: string[]): Promise<string[]> {
+async function addMembers(
+  tx: Queryable,
+  tenantId: string,
+  groupId: string,
+  userIds: string[],
+): Promise<string[]> {
   if (userIds.length === 0) return [];
   const unique = [...new Set(userIds)];
   const bad = unique.filter((id) => !isResourceId(id));
-  if (bad.length > 0) throw new DirectoryError('invalidValue', `no such users: ${bad.slice(0, 10).join(', ')}`);
+  if (bad.length > 0)
+    throw new DirectoryError('invalidValue', `no such users: ${bad.slice(0, 10).join(', ')}`);
   const { rows } = await tx.query<{ id: string; inserted: boolean }>(
     `with wanted as (
        select u.id from users u
@@ -200,7 +239,11 @@ async function addMembers(tx: Queryable, tenantId: string, groupId: string, user
 }
 
 /** Removes manual memberships set-based; returns the user ids actually removed. */
-async function removeMembers(tx: Queryable, groupId: string, remove: string[] | 'all'): Promise<string[]> {
+async function removeMembers(
+  tx: Queryable,
+  groupId: string,
+  remove: string[] | 'all',
+): Promise<string[]> {
   if (remove !== 'all') {
     const ids = remove.filter(isResourceId);
     if (ids.length === 0) return [];

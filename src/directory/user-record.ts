@@ -66,6 +66,13 @@ export function primaryEmail(attrs: Record<string, unknown>): string | null {
 }
 
 /** What audit events record of an account: never the password hash. */
-export function auditSnapshot(user: Pick<UserRecord, 'userName' | 'externalId' | 'status' | 'attrs'>) {
-  return { userName: user.userName, externalId: user.externalId, status: user.status, attrs: user.attrs };
+export function auditSnapshot(
+  user: Pick<UserRecord, 'userName' | 'externalId' | 'status' | 'attrs'>,
+) {
+  return {
+    userName: user.userName,
+    externalId: user.externalId,
+    status: user.status,
+    attrs: user.attrs,
+  };
 }

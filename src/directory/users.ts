@@ -60,7 +60,10 @@ const SELECT_USER = `select * from users where tenant_id = $1 and id = $2 and st
 
 function uniquenessError(constraint: string, input: UserInput): DirectoryError {
   if (constraint === 'users_primary_email_uq') {
-    return new DirectoryError('uniqueness', `the primary email ${primaryEmail(input.attrs)} is already in use`);
+    return new DirectoryError(
+      'uniqueness',
+      `the primary email ${primaryEmail(input.attrs)} is already in use`,
+    );
   }
   return new DirectoryError('uniqueness', `userName ${input.userName} is already in use`);
 }
@@ -127,7 +130,10 @@ export class UserDirectory {
     for (let attempt = 0; attempt < 20; attempt++) {
       const current = await this.get(ctx.tenantId, id);
       if (opts.ifMatch !== undefined && opts.ifMatch !== current.version) {
-        throw new DirectoryError('preconditionFailed', `user ${id} has changed (version ${current.version})`);
+        throw new DirectoryError(
+          'preconditionFailed',
+          `user ${id} has changed (version ${current.version})`,
+        );
       }
       const next = change(current);
       if (!hasChanged(current, next)) return { user: current, changed: false };

@@ -24,7 +24,10 @@ export function bearerChallenge(err: AuthError): string {
  * Requires a bearer token with one of `anyOf` scopes (RFC 6750). Missing or bad tokens
  * are 401, a valid token without the scope is 403.
  */
-export function bearerAuth(tokens: ApiTokens, anyOf: (req: { method: string; path: string }) => Scope[]) {
+export function bearerAuth(
+  tokens: ApiTokens,
+  anyOf: (req: { method: string; path: string }) => Scope[],
+) {
   return createMiddleware<AppEnv>(async (c, next) => {
     const header = c.req.header('authorization') ?? '';
     const match = /^Bearer\s+([\w.~+/-]+=*)\s*$/i.exec(header);
@@ -38,7 +41,11 @@ export function bearerAuth(tokens: ApiTokens, anyOf: (req: { method: string; pat
     }
     const needed = anyOf({ method: c.req.method, path: c.req.path });
     if (!needed.some((s) => principal.scopes.includes(s))) {
-      throw new AuthError(403, 'insufficient_scope', `this request needs the scope ${needed.join(' or ')}`);
+      throw new AuthError(
+        403,
+        'insufficient_scope',
+        `this request needs the scope ${needed.join(' or ')}`,
+      );
     }
     c.set('principal', principal);
     await next();

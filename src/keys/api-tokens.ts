@@ -66,11 +66,22 @@ export class ApiTokens {
     expiresInSeconds?: number;
   }): Promise<{ id: string; token: string; expiresAt: Date | null }> {
     const id = uuidv7();
-    const expiresAt = opts.expiresInSeconds ? new Date(Date.now() + opts.expiresInSeconds * 1000) : null;
+    const expiresAt = opts.expiresInSeconds
+      ? new Date(Date.now() + opts.expiresInSeconds * 1000)
+      : null;
     await this.pool.query(
       `insert into api_tokens (id, tenant_id, name, scopes, created_by, subject_user_id, client_id, expires_at)
        values ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [id, opts.tenantId, opts.name, opts.scopes, opts.createdBy ?? null, opts.userId ?? null, opts.clientId ?? null, expiresAt],
+      [
+        id,
+        opts.tenantId,
+        opts.name,
+        opts.scopes,
+        opts.createdBy ?? null,
+        opts.userId ?? null,
+        opts.clientId ?? null,
+        expiresAt,
+      ],
     );
     const token = await this.keys.sign(
       {
@@ -79,7 +90,10 @@ export class ApiTokens {
         tenant: opts.tenantId,
         scope: opts.scopes.join(' '),
       },
-      { audience: API_AUDIENCE, ...(expiresAt ? { expiresIn: Math.floor(expiresAt.getTime() / 1000) } : {}) },
+      {
+        audience: API_AUDIENCE,
+        ...(expiresAt ? { expiresIn: Math.floor(expiresAt.getTime() / 1000) } : {}),
+      },
     );
     return { id, token, expiresAt };
   }
@@ -97,8 +111,10 @@ export class ApiTokens {
   /** Verifies a bearer token and returns who it stands for. */
   async authenticate(token: string): Promise<TokenPrincipal> {
     const known = this.verified.get(token);
-    const principal = known && known.expiresAt > Date.now() ? known.principal : await this.verifySignature(token);
-    if (!(await this.isUsable(principal.tokenId))) throw new InvalidTokenError('the token was revoked or suspended');
+    const principal =
+      known && known.expiresAt > Date.now() ? known.principal : await this.verifySignature(token);
+    if (!(await this.isUsable(principal.tokenId)))
+      throw new InvalidTokenError('the token was revoked or suspended');
     return principal;
   }
 

@@ -18,7 +18,11 @@ export class OAuthClients {
   constructor(private readonly pool: pg.Pool) {}
 
   /** Creates a client; the secret is shown once and only its hash is kept. */
-  async create(tenantId: string, name: string, scopes: Scope[]): Promise<{ clientId: string; clientSecret: string }> {
+  async create(
+    tenantId: string,
+    name: string,
+    scopes: Scope[],
+  ): Promise<{ clientId: string; clientSecret: string }> {
     const clientId = `cb_${randomBytes(12).toString('base64url')}`;
     const clientSecret = randomBytes(32).toString('base64url');
     await this.pool.query(
@@ -29,8 +33,16 @@ export class OAuthClients {
   }
 
   /** The client when the secret matches and it is not revoked; compared in constant time. */
-  async authenticate(clientId: string, clientSecret: string): Promise<OAuthClientRecord | undefined> {
-    const { rows } = await this.pool.query<{ client_id: string; tenant_id: string; scopes: Scope[]; secret_hash: string }>(
+  async authenticate(
+    clientId: string,
+    clientSecret: string,
+  ): Promise<OAuthClientRecord | undefined> {
+    const { rows } = await this.pool.query<{
+      client_id: string;
+      tenant_id: string;
+      scopes: Scope[];
+      secret_hash: string;
+    }>(
       'select client_id, tenant_id, scopes, secret_hash from oauth_clients where client_id = $1 and revoked_at is null',
       [clientId],
     );

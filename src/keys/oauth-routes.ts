@@ -5,7 +5,11 @@ import { isScope, type Scope } from './api-tokens.ts';
 
 const ACCESS_TOKEN_SECONDS = 3600;
 
-type OAuthErrorCode = 'invalid_request' | 'invalid_client' | 'unsupported_grant_type' | 'invalid_scope';
+type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'unsupported_grant_type'
+  | 'invalid_scope';
 
 /** The OAuth 2.0 token endpoint: client-credentials grant only (RFC 6749 §4.4). */
 export function oauthRoutes(services: Services) {
@@ -34,7 +38,8 @@ export function oauthRoutes(services: Services) {
       clientId = decodeURIComponent(decoded.slice(0, colon).replaceAll('+', ' '));
       clientSecret = decodeURIComponent(decoded.slice(colon + 1).replaceAll('+', ' '));
     }
-    if (!clientId || !clientSecret) return fail(401, 'invalid_client', 'client authentication is required');
+    if (!clientId || !clientSecret)
+      return fail(401, 'invalid_client', 'client authentication is required');
     const client = await services.clients.authenticate(clientId, clientSecret);
     if (!client) {
       if (basic) c.header('WWW-Authenticate', 'Basic realm="carebridge"');

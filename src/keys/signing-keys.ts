@@ -6,8 +6,8 @@ import {
   importJWK,
   type JWK,
   type JWTPayload,
-  jwtVerify,
   type JWTVerifyOptions,
+  jwtVerify,
   SignJWT,
 } from 'jose';
 import { v7 as uuidv7 } from 'uuid';
@@ -80,7 +80,10 @@ export class SigningKeys {
   }
 
   /** Signs a JWT with the current key. */
-  async sign(claims: JWTPayload, opts: { audience: string; expiresIn?: string | number }): Promise<string> {
+  async sign(
+    claims: JWTPayload,
+    opts: { audience: string; expiresIn?: string | number },
+  ): Promise<string> {
     const key = this.current;
     if (!key) throw new Error('no signing key: call init() first');
     const jwt = new SignJWT(claims)

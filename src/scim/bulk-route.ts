@@ -33,7 +33,8 @@ function parseOperations(body: Record<string, unknown>): BulkOperation[] {
     throw invalidSyntax(`a bulk request must carry the schema ${BULK_REQUEST}`);
   }
   const ops = body['Operations'] ?? body['operations'];
-  if (!Array.isArray(ops) || ops.length === 0) throw invalidSyntax('Operations must be a non-empty array');
+  if (!Array.isArray(ops) || ops.length === 0)
+    throw invalidSyntax('Operations must be a non-empty array');
   const seen = new Set<string>();
   return ops.map((raw, i): BulkOperation => {
     if (!raw || typeof raw !== 'object') throw invalidSyntax(`operation ${i} is not an object`);
@@ -48,7 +49,8 @@ function parseOperations(body: Record<string, unknown>): BulkOperation[] {
     }
     const bulkId = op['bulkId'];
     if (method === 'POST') {
-      if (typeof bulkId !== 'string' || bulkId === '') throw invalidSyntax(`operation ${i}: a POST needs a bulkId`);
+      if (typeof bulkId !== 'string' || bulkId === '')
+        throw invalidSyntax(`operation ${i}: a POST needs a bulkId`);
       if (seen.has(bulkId)) throw invalidSyntax(`operation ${i}: bulkId ${bulkId} is used twice`);
       seen.add(bulkId);
     }
@@ -69,7 +71,8 @@ function references(op: BulkOperation): string[] {
 }
 
 function substitute(op: BulkOperation, ids: Map<string, string>): BulkOperation {
-  const swap = (s: string) => s.replace(BULK_REF, (_, ref: string) => ids.get(ref) ?? `bulkId:${ref}`);
+  const swap = (s: string) =>
+    s.replace(BULK_REF, (_, ref: string) => ids.get(ref) ?? `bulkId:${ref}`);
   return {
     ...op,
     path: swap(op.path),
@@ -88,10 +91,17 @@ export function bulkRoute(services: Services, dispatch: (req: Request) => Promis
     const body = await readJSONBody(c, config.maxPayloadBytes);
     const operations = parseOperations(body);
     if (operations.length > config.bulkMaxOperations) {
-      throw new SCIMError(413, 'tooMany', `a bulk request may carry at most ${config.bulkMaxOperations} operations`);
+      throw new SCIMError(
+        413,
+        'tooMany',
+        `a bulk request may carry at most ${config.bulkMaxOperations} operations`,
+      );
     }
     const failOnErrors = body['failOnErrors'];
-    if (failOnErrors !== undefined && !(Number.isInteger(failOnErrors) && (failOnErrors as number) > 0)) {
+    if (
+      failOnErrors !== undefined &&
+      !(Number.isInteger(failOnErrors) && (failOnErrors as number) > 0)
+    ) {
       throw invalidValue('failOnErrors must be a positive integer');
     }
     const ids = new Map<string, string>();
@@ -105,9 +115,19 @@ export function bulkRoute(services: Services, dispatch: (req: Request) => Promis
       'x-request-id': c.get('requestId'),
     };
 
-    const fail = (i: number, status: number, detail: string, scimType?: 'invalidValue' | 'invalidSyntax') => {
+    const fail = (
+      i: number,
+      status: number,
+      detail: string,
+      scimType?: 'invalidValue' | 'invalidSyntax',
+    ) => {
       const op = operations[i] as BulkOperation;
-      results[i] = { method: op.method, ...(op.bulkId ? { bulkId: op.bulkId } : {}), status: String(status), response: scimErrorBody(status, detail, scimType) };
+      results[i] = {
+        method: op.method,
+        ...(op.bulkId ? { bulkId: op.bulkId } : {}),
+        status: String(status),
+        response: scimErrorBody(status, detail, scimType),
+      };
       if (op.bulkId) failed.add(op.bulkId);
       errors++;
     };
@@ -121,7 +141,12 @@ export function bulkRoute(services: Services, dispatch: (req: Request) => Promis
         const refs = references(op);
         const broken = refs.find((r) => failed.has(r) || !operations.some((o) => o.bulkId === r));
         if (broken) {
-          fail(i, 409, `bulkId ${broken} does not name a resource created in this request`, 'invalidValue');
+          fail(
+            i,
+            409,
+            `bulkId ${broken} does not name a resource created in this request`,
+            'invalidValue',
+          );
           progressed = true;
           continue;
         }
@@ -135,7 +160,9 @@ export function bulkRoute(services: Services, dispatch: (req: Request) => Promis
           new Request(`http://bulk/scim/v2${resolved.path}`, {
             method: resolved.method,
             headers: { ...headers, ...(resolved.version ? { 'if-match': resolved.version } : {}) },
-            ...(resolved.data === undefined || resolved.method === 'DELETE' ? {} : { body: JSON.stringify(resolved.data) }),
+            ...(resolved.data === undefined || resolved.method === 'DELETE'
+              ? {}
+              : { body: JSON.stringify(resolved.data) }),
           }),
         );
         const text = await res.text();
@@ -146,7 +173,8 @@ export function bulkRoute(services: Services, dispatch: (req: Request) => Promis
           const meta = json?.['meta'] as { location?: string; version?: string } | undefined;
           if (meta?.location) result.location = meta.location;
           if (meta?.version) result.version = meta.version;
-          if (op.method === 'POST' && op.bulkId && typeof json?.['id'] === 'string') ids.set(op.bulkId, json['id']);
+          if (op.method === 'POST' && op.bulkId && typeof json?.['id'] === 'string')
+            ids.set(op.bulkId, json['id']);
         } else {
           result.response = json;
           if (op.bulkId) failed.add(op.bulkId);
@@ -161,6 +189,9 @@ export function bulkRoute(services: Services, dispatch: (req: Request) => Promis
       }
       pending = next;
     }
-    return scimJSON(c, { schemas: [BULK_RESPONSE], Operations: results.filter((r) => r !== undefined) });
+    return scimJSON(c, {
+      schemas: [BULK_RESPONSE],
+      Operations: results.filter((r) => r !== undefined),
+    });
   };
 }

@@ -19,7 +19,11 @@ export function discoveryRoutes(services: Services) {
     schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig'],
     documentationUri: `${config.publicUrl}/`,
     patch: { supported: true },
-    bulk: { supported: true, maxOperations: config.bulkMaxOperations, maxPayloadSize: config.maxPayloadBytes },
+    bulk: {
+      supported: true,
+      maxOperations: config.bulkMaxOperations,
+      maxPayloadSize: config.maxPayloadBytes,
+    },
     filter: { supported: true, maxResults: config.maxPageSize },
     changePassword: { supported: true },
     sort: { supported: true },
@@ -36,7 +40,8 @@ export function discoveryRoutes(services: Services) {
       {
         type: 'oauthbearertoken',
         name: 'OAuth Bearer Token',
-        description: 'A bearer token from `npm run token` or the client-credentials grant at /oauth/token',
+        description:
+          'A bearer token from `npm run token` or the client-credentials grant at /oauth/token',
         specUri: 'https://www.rfc-editor.org/info/rfc6750',
         primary: true,
       },
@@ -75,7 +80,9 @@ export function discoveryRoutes(services: Services) {
   });
 
   app.get('/ServiceProviderConfig', (c) => scimJSON(c, serviceProviderConfig));
-  app.get('/ResourceTypes', (c) => scimJSON(c, list([...registry.resourceTypes.keys()].map(resourceType))));
+  app.get('/ResourceTypes', (c) =>
+    scimJSON(c, list([...registry.resourceTypes.keys()].map(resourceType))),
+  );
   app.get('/ResourceTypes/:name', (c) => {
     if (!registry.resourceTypes.has(c.req.param('name'))) {
       throw new SCIMError(404, undefined, `no resource type ${c.req.param('name')}`);
@@ -88,7 +95,13 @@ export function discoveryRoutes(services: Services) {
     if (!s) throw new SCIMError(404, undefined, `no schema ${c.req.param('id')}`);
     return scimJSON(c, s);
   });
-  for (const path of ['/ServiceProviderConfig', '/ResourceTypes', '/ResourceTypes/:name', '/Schemas', '/Schemas/:id']) {
+  for (const path of [
+    '/ServiceProviderConfig',
+    '/ResourceTypes',
+    '/ResourceTypes/:name',
+    '/Schemas',
+    '/Schemas/:id',
+  ]) {
     app.on(['POST', 'PUT', 'PATCH', 'DELETE'], path, () => {
       throw new SCIMError(405, undefined, 'discovery endpoints are read-only');
     });

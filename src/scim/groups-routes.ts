@@ -37,7 +37,11 @@ export function groupsRoutes(services: Services) {
   app.post('/', async (c) => {
     const body = await readJSONBody(c, config.maxPayloadBytes);
     const resource = normaliseResource(registry, 'Group', body, { mode: 'create' });
-    const group = await directory.groups.create(directoryContext(c), groupInputFromSCIM(resource), memberIds(resource));
+    const group = await directory.groups.create(
+      directoryContext(c),
+      groupInputFromSCIM(resource),
+      memberIds(resource),
+    );
     c.header('Location', `${base}/Groups/${group.id}`);
     return scimJSON(c, await present(c, group), 201);
   });
@@ -57,7 +61,10 @@ export function groupsRoutes(services: Services) {
     const { group } = await directory.groups.update(
       directoryContext(c),
       c.req.param('id'),
-      () => ({ input: groupInputFromSCIM(resource), members: { add: memberIds(resource), remove: 'all' } }),
+      () => ({
+        input: groupInputFromSCIM(resource),
+        members: { add: memberIds(resource), remove: 'all' },
+      }),
       { ifMatch: ifMatchVersion(c) },
     );
     return scimJSON(c, await present(c, group));
@@ -83,7 +90,11 @@ export function groupsRoutes(services: Services) {
     if (expected !== undefined) {
       const current = await directory.groups.get(ctx.tenantId, c.req.param('id'));
       if (current.version !== expected) {
-        throw new SCIMError(412, undefined, `group ${current.id} has changed (version ${current.version})`);
+        throw new SCIMError(
+          412,
+          undefined,
+          `group ${current.id} has changed (version ${current.version})`,
+        );
       }
     }
     await directory.groups.delete(ctx, c.req.param('id'));

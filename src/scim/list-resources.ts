@@ -31,7 +31,11 @@ interface ListParams {
 const defaultProjections = new Map<string, Projection>();
 
 /** The request's `attributes`/`excludedAttributes` projection (the common no-parameter case is shared). */
-export function projectionFrom(c: Context<AppEnv>, registry: SchemaRegistry, resourceType: string): Projection {
+export function projectionFrom(
+  c: Context<AppEnv>,
+  registry: SchemaRegistry,
+  resourceType: string,
+): Projection {
   const attributes = c.req.query('attributes');
   const excluded = c.req.query('excludedAttributes');
   return projectionOf(registry, resourceType, attributes, excluded);
@@ -89,13 +93,15 @@ async function searchParams(c: Context<AppEnv>, maxBytes: number): Promise<ListP
   const int = (name: string): number | undefined => {
     const v = body[name];
     if (v === undefined || v === null) return undefined;
-    if (typeof v !== 'number' || !Number.isInteger(v)) throw invalidValue(`${name} must be an integer`);
+    if (typeof v !== 'number' || !Number.isInteger(v))
+      throw invalidValue(`${name} must be an integer`);
     return v;
   };
   const list = (name: string): string[] | undefined => {
     const v = body[name];
     if (v === undefined || v === null) return undefined;
-    if (!Array.isArray(v) || !v.every((s) => typeof s === 'string')) throw invalidValue(`${name} must be an array of strings`);
+    if (!Array.isArray(v) || !v.every((s) => typeof s === 'string'))
+      throw invalidValue(`${name} must be an array of strings`);
     return v;
   };
   return {
@@ -118,7 +124,12 @@ interface Page {
 }
 
 /** Runs one list query and renders its rows; members and groups load in one query per page. */
-async function listPage(services: Services, tenantId: string, resourceType: ResourceTypeName, params: ListParams): Promise<Page> {
+async function listPage(
+  services: Services,
+  tenantId: string,
+  resourceType: ResourceTypeName,
+  params: ListParams,
+): Promise<Page> {
   const { registry, config, directory, db } = services;
   const base = `${config.publicUrl}/scim/v2`;
   const input: ListQueryInput = {
@@ -134,7 +145,12 @@ async function listPage(services: Services, tenantId: string, resourceType: Reso
     maxPageSize: config.maxPageSize,
   };
   const query = buildListQuery(input);
-  const projection = projectionOf(registry, resourceType, params.attributes, params.excludedAttributes);
+  const projection = projectionOf(
+    registry,
+    resourceType,
+    params.attributes,
+    params.excludedAttributes,
+  );
   const [total, rows] = await Promise.all([
     db.pool.query<{ total: number }>(query.total.sql, query.total.params),
     query.rows ? db.pool.query<UserRow & GroupRow>(query.rows.sql, query.rows.params) : undefined,
@@ -143,13 +159,26 @@ async function listPage(services: Services, tenantId: string, resourceType: Reso
   const ids = found.map((r) => r.id);
   let resources: SCIMResource[];
   if (resourceType === 'User') {
-    const groups = projection.needsGroups ? await directory.groups.groupsOf(tenantId, ids) : undefined;
-    resources = found.map((row) => projection.apply(userToSCIM(userFromRow(row), base, groups?.get(row.id))));
+    const groups = projection.needsGroups
+      ? await directory.groups.groupsOf(tenantId, ids)
+      : undefined;
+    resources = found.map((row) =>
+      projection.apply(userToSCIM(userFromRow(row), base, groups?.get(row.id))),
+    );
   } else {
-    const members = projection.needsMembers ? await directory.groups.membersOf(tenantId, ids) : undefined;
-    resources = found.map((row) => projection.apply(groupToSCIM(groupFromRow(row), base, members?.get(row.id))));
+    const members = projection.needsMembers
+      ? await directory.groups.membersOf(tenantId, ids)
+      : undefined;
+    resources = found.map((row) =>
+      projection.apply(groupToSCIM(groupFromRow(row), base, members?.get(row.id))),
+    );
   }
-  return { totalResults: Number(total.rows[0]?.total ?? 0), startIndex: query.startIndex, resources, nextCursor };
+  return {
+    totalResults: Number(total.rows[0]?.total ?? 0),
+    startIndex: query.startIndex,
+    resources,
+    nextCursor,
+  };
 }
 
 function listResponse(page: Page) {
@@ -166,7 +195,12 @@ function listResponse(page: Page) {
 /** `GET /Users`, `GET /Groups`. @see RFC 7644 §3.4.2 */
 export function listRoute(services: Services, resourceType: ResourceTypeName) {
   return async (c: Context<AppEnv>) => {
-    const page = await listPage(services, c.get('principal').tenantId, resourceType, queryParams(c));
+    const page = await listPage(
+      services,
+      c.get('principal').tenantId,
+      resourceType,
+      queryParams(c),
+    );
     return scimJSON(c, listResponse(page));
   };
 }
@@ -188,11 +222,16 @@ export function searchRoute(services: Services, resourceType: ResourceTypeName) 
 export function rootSearchRoute(services: Services) {
   return async (c: Context<AppEnv>) => {
     const params = await searchParams(c, services.config.maxPayloadBytes);
-    if (params.cursor !== undefined) throw invalidValue('cursor paging is not offered across resource types');
-    if (params.sortBy !== undefined) throw invalidValue('sortBy is not offered across resource types');
+    if (params.cursor !== undefined)
+      throw invalidValue('cursor paging is not offered across resource types');
+    if (params.sortBy !== undefined)
+      throw invalidValue('sortBy is not offered across resource types');
     const tenantId = c.get('principal').tenantId;
     const startIndex = Math.max(1, params.startIndex ?? 1);
-    const count = Math.min(Math.max(0, params.count ?? services.config.maxPageSize), services.config.maxPageSize);
+    const count = Math.min(
+      Math.max(0, params.count ?? services.config.maxPageSize),
+      services.config.maxPageSize,
+    );
 
     const totals = await Promise.all(
       (['User', 'Group'] as const).map(async (rt) => {
@@ -216,9 +255,16 @@ export function rootSearchRoute(services: Services) {
     const left = count - resources.length;
     if (left > 0 && groupTotal > 0 && startIndex + resources.length > userTotal) {
       const groupStart = startIndex + resources.length - userTotal;
-      const page = await listPage(services, tenantId, 'Group', { ...params, startIndex: groupStart, count: left });
+      const page = await listPage(services, tenantId, 'Group', {
+        ...params,
+        startIndex: groupStart,
+        count: left,
+      });
       resources.push(...page.resources);
     }
-    return scimJSON(c, listResponse({ totalResults: userTotal + groupTotal, startIndex, resources }));
+    return scimJSON(
+      c,
+      listResponse({ totalResults: userTotal + groupTotal, startIndex, resources }),
+    );
   };
 }

@@ -20,7 +20,8 @@ export function meRoutes(services: Services) {
   const me = (c: Context<AppEnv>): string => {
     const userId = c.get('principal').userId;
     // RFC 7644 §3.11: a token that stands for no user gets 501.
-    if (!userId) throw new SCIMError(501, undefined, 'this token is not issued to a user, so it has no /Me');
+    if (!userId)
+      throw new SCIMError(501, undefined, 'this token is not issued to a user, so it has no /Me');
     return userId;
   };
 
@@ -36,7 +37,10 @@ export function meRoutes(services: Services) {
       directoryContext(c),
       id,
       (current) => {
-        const next = userInputFromSCIM(applyPatch(registry, 'User', userToSCIM(current, base), body).resource, current);
+        const next = userInputFromSCIM(
+          applyPatch(registry, 'User', userToSCIM(current, base), body).resource,
+          current,
+        );
         if (next.status !== current.status) {
           throw new SCIMError(403, undefined, 'an account cannot activate or deactivate itself');
         }

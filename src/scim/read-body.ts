@@ -10,7 +10,11 @@ const JSON_TYPES = /^application\/(scim\+)?json\b/i;
 export async function readJSONBody(c: Context, maxBytes: number): Promise<Record<string, unknown>> {
   const type = c.req.header('content-type');
   if (type && !JSON_TYPES.test(type)) {
-    throw new SCIMError(415, undefined, `content type ${type} is not supported: send application/scim+json`);
+    throw new SCIMError(
+      415,
+      undefined,
+      `content type ${type} is not supported: send application/scim+json`,
+    );
   }
   const declared = Number(c.req.header('content-length') ?? '0');
   if (declared > maxBytes) throw tooLarge(maxBytes);

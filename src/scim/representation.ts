@@ -11,7 +11,9 @@ export function etag(version: number): string {
 }
 
 /** Reads the version out of an `If-Match`/`If-None-Match` value; `*` and junk give undefined. */
-export function versionFromETag(header: string | undefined): number | 'any' | 'unknown' | undefined {
+export function versionFromETag(
+  header: string | undefined,
+): number | 'any' | 'unknown' | undefined {
   if (header === undefined) return undefined;
   const value = header.trim();
   if (value === '*') return 'any';
@@ -46,9 +48,14 @@ export function userToSCIM(
 }
 
 /** Builds the full SCIM Group from a record; `members` are added when loaded. */
-export function groupToSCIM(group: GroupRecord, baseUrl: string, members?: GroupMember[]): SCIMResource {
+export function groupToSCIM(
+  group: GroupRecord,
+  baseUrl: string,
+  members?: GroupMember[],
+): SCIMResource {
   const out: SCIMResource = { schemas: [GROUP_SCHEMA], id: group.id };
-  for (const key of Object.keys(group.attrs)) if (key.startsWith('urn:')) (out['schemas'] as string[]).push(key);
+  for (const key of Object.keys(group.attrs))
+    if (key.startsWith('urn:')) (out['schemas'] as string[]).push(key);
   if (group.externalId !== null) out['externalId'] = group.externalId;
   out['displayName'] = group.displayName;
   Object.assign(out, group.attrs);

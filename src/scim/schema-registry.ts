@@ -3,7 +3,15 @@ import SCIMMY from 'scimmy';
 /** An attribute definition as RFC 7643 §7 describes it. */
 export interface AttributeDef {
   name: string;
-  type: 'string' | 'boolean' | 'decimal' | 'integer' | 'dateTime' | 'reference' | 'complex' | 'binary';
+  type:
+    | 'string'
+    | 'boolean'
+    | 'decimal'
+    | 'integer'
+    | 'dateTime'
+    | 'reference'
+    | 'complex'
+    | 'binary';
   multiValued: boolean;
   description?: string;
   required: boolean;
@@ -49,7 +57,12 @@ export const ENTERPRISE_USER_SCHEMA = 'urn:ietf:params:scim:schemas:extension:en
 
 /** The attributes every resource has (RFC 7643 §3.1); SCIMMY leaves them out of its schemas. */
 const COMMON_ATTRIBUTES: AttributeDef[] = [
-  attr('id', 'string', { mutability: 'readOnly', returned: 'always', caseExact: true, uniqueness: 'server' }),
+  attr('id', 'string', {
+    mutability: 'readOnly',
+    returned: 'always',
+    caseExact: true,
+    uniqueness: 'server',
+  }),
   attr('externalId', 'string', { caseExact: true }),
   attr('meta', 'complex', {
     mutability: 'readOnly',
@@ -63,7 +76,11 @@ const COMMON_ATTRIBUTES: AttributeDef[] = [
   }),
 ];
 
-function attr(name: string, type: AttributeDef['type'], over: Partial<AttributeDef> = {}): AttributeDef {
+function attr(
+  name: string,
+  type: AttributeDef['type'],
+  over: Partial<AttributeDef> = {},
+): AttributeDef {
   return {
     name,
     type,
@@ -78,7 +95,9 @@ function attr(name: string, type: AttributeDef['type'], over: Partial<AttributeD
 }
 
 /** Fills the defaults RFC 7643 §2.2 gives to anything a definition leaves out. */
-function normalise(def: Partial<AttributeDef> & { name: string; type: AttributeDef['type'] }): AttributeDef {
+function normalise(
+  def: Partial<AttributeDef> & { name: string; type: AttributeDef['type'] },
+): AttributeDef {
   const out = attr(def.name, def.type, def as Partial<AttributeDef>);
   if (def.subAttributes) out.subAttributes = def.subAttributes.map(normalise);
   return out;
@@ -88,7 +107,12 @@ function fromSCIMMY(definition: { describe(): unknown }): SchemaDef {
   // describe() returns SCIMMY Attribute instances whose RFC fields (multiValued, returned,
   // caseExact…) only appear through toJSON(); spreading them would silently lose those.
   const d = JSON.parse(JSON.stringify(definition.describe())) as SchemaDef;
-  return { id: d.id, name: d.name, description: d.description, attributes: d.attributes.map(normalise) };
+  return {
+    id: d.id,
+    name: d.name,
+    description: d.description,
+    attributes: d.attributes.map(normalise),
+  };
 }
 
 const lower = (s: string) => s.toLowerCase();
@@ -156,9 +180,15 @@ export class SchemaRegistry {
     }
     const [name, sub, ...extra] = rest.split('.');
     if (!name || extra.length > 0) return undefined;
-    const attribute = this.attributesOf(resourceType, schemaUrn).find((a) => lower(a.name) === lower(name));
+    const attribute = this.attributesOf(resourceType, schemaUrn).find(
+      (a) => lower(a.name) === lower(name),
+    );
     if (!attribute) return undefined;
-    const resolved: ResolvedPath = { schema: schemaUrn, extension: schemaUrn !== rt.schema, attribute };
+    const resolved: ResolvedPath = {
+      schema: schemaUrn,
+      extension: schemaUrn !== rt.schema,
+      attribute,
+    };
     if (sub === undefined) return resolved;
     const subAttribute = attribute.subAttributes?.find((a) => lower(a.name) === lower(sub));
     if (!subAttribute) return undefined;

@@ -9,7 +9,9 @@ export function directoryContext(c: Context<AppEnv>): DirectoryContext {
   const principal = c.get('principal');
   return {
     tenantId: principal.tenantId,
-    actor: principal.userId ? { type: 'user', id: principal.userId } : { type: 'token', id: principal.tokenId },
+    actor: principal.userId
+      ? { type: 'user', id: principal.userId }
+      : { type: 'token', id: principal.tokenId },
     requestId: c.get('requestId'),
   };
 }
@@ -21,7 +23,8 @@ export function directoryContext(c: Context<AppEnv>): DirectoryContext {
 export function ifMatchVersion(c: Context): number | undefined {
   const v = versionFromETag(c.req.header('if-match'));
   if (v === undefined || v === 'any') return undefined;
-  if (v === 'unknown') throw new SCIMError(412, undefined, 'If-Match does not match the current version');
+  if (v === 'unknown')
+    throw new SCIMError(412, undefined, 'If-Match does not match the current version');
   return v;
 }
 

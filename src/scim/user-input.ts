@@ -2,7 +2,16 @@ import type { UserInput, UserRecord, UserStatus } from '../directory/user-record
 import type { SCIMResource } from './representation.ts';
 
 /** Attributes that are columns, computed, or messages rather than stored attributes. */
-const NOT_ATTRS = new Set(['schemas', 'id', 'meta', 'groups', 'userName', 'externalId', 'active', 'password']);
+const NOT_ATTRS = new Set([
+  'schemas',
+  'id',
+  'meta',
+  'groups',
+  'userName',
+  'externalId',
+  'active',
+  'password',
+]);
 
 /**
  * Translates a canonical SCIM User into what the directory stores. SCIM's `active` only

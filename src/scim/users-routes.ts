@@ -86,7 +86,11 @@ export function usersRoutes(services: Services) {
     if (expected !== undefined) {
       const current = await directory.users.get(ctx.tenantId, c.req.param('id'));
       if (current.version !== expected) {
-        throw new SCIMError(412, undefined, `user ${current.id} has changed (version ${current.version})`);
+        throw new SCIMError(
+          412,
+          undefined,
+          `user ${current.id} has changed (version ${current.version})`,
+        );
       }
     }
     await directory.users.delete(ctx, c.req.param('id'));

@@ -13,7 +13,9 @@ describe('bearer tokens on /scim/v2', () => {
   it('Should not authorize - no token: 401 with a Bearer challenge', async () => {
     const res = await rawRequest(t.app, '/scim/v2/Users');
     expect(res.status).toBe(401);
-    expect(res.headers.get('www-authenticate')).toMatch(/^Bearer realm="carebridge", error="invalid_token"/);
+    expect(res.headers.get('www-authenticate')).toMatch(
+      /^Bearer realm="carebridge", error="invalid_token"/,
+    );
     const body = await res.json();
     expect(body.schemas).toEqual(['urn:ietf:params:scim:api:messages:2.0:Error']);
     expect(body.status).toBe('401');
@@ -28,7 +30,11 @@ describe('bearer tokens on /scim/v2', () => {
 
   it('Should not authorize - a revoked token', async () => {
     const { tenant } = await t.services.directory.tenants.ensure('default');
-    const issued = await t.services.tokens.issue({ tenantId: tenant.id, scopes: ['scim'], name: 'to revoke' });
+    const issued = await t.services.tokens.issue({
+      tenantId: tenant.id,
+      scopes: ['scim'],
+      name: 'to revoke',
+    });
     expect((await t.request('GET', '/scim/v2/Users', { token: issued.token })).status).toBe(200);
     expect(await t.services.tokens.revoke(tenant.id, issued.id)).toBe(true);
     const res = await t.request('GET', '/scim/v2/Users', { token: issued.token });
@@ -39,7 +45,10 @@ describe('bearer tokens on /scim/v2', () => {
   it('Should refuse writes to a read-only token with 403', async () => {
     const readOnly = await t.token({ scopes: ['scim:read'] });
     expect((await t.request('GET', '/scim/v2/Users', { token: readOnly })).status).toBe(200);
-    const res = await t.request('POST', '/scim/v2/Users', { token: readOnly, body: { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: 'ro' } });
+    const res = await t.request('POST', '/scim/v2/Users', {
+      token: readOnly,
+      body: { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: 'ro' },
+    });
     expect(res.status).toBe(403);
     expect(res.headers.get('www-authenticate')).toContain('insufficient_scope');
     const list = await (await t.request('GET', '/scim/v2/Users?filter=userName eq "ro"')).json();
@@ -48,7 +57,10 @@ describe('bearer tokens on /scim/v2', () => {
 
   it("Should answer 404 for another tenant's user, never its data", async () => {
     const created = await t.request('POST', '/scim/v2/Users', {
-      body: { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: 'secret.person@a.org' },
+      body: {
+        schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+        userName: 'secret.person@a.org',
+      },
     });
     expect(created.status).toBe(201);
     const { id } = await created.json();
@@ -77,21 +89,33 @@ describe('OAuth 2.0 client credentials at /oauth/token', () => {
     const { tenant } = await t.services.directory.tenants.ensure('default');
     const client = await t.services.clients.create(tenant.id, 'entra', ['scim']);
     const basic = Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64');
-    const res = await post(form({ grant_type: 'client_credentials' }), { authorization: `Basic ${basic}` });
+    const res = await post(form({ grant_type: 'client_credentials' }), {
+      authorization: `Basic ${basic}`,
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('cache-control')).toBe('no-store');
     const body = await res.json();
     expect(body).toMatchObject({ token_type: 'Bearer', expires_in: 3600, scope: 'scim' });
-    expect((await t.request('GET', '/scim/v2/Users', { token: body.access_token })).status).toBe(200);
+    expect((await t.request('GET', '/scim/v2/Users', { token: body.access_token })).status).toBe(
+      200,
+    );
   });
 
   it('Should not authorize - a wrong secret, and tokens die with their revoked client', async () => {
     const { tenant } = await t.services.directory.tenants.ensure('default');
     const client = await t.services.clients.create(tenant.id, 'okta', ['scim']);
-    const wrong = await post(form({ grant_type: 'client_credentials', client_id: client.clientId, client_secret: 'nope' }));
+    const wrong = await post(
+      form({ grant_type: 'client_credentials', client_id: client.clientId, client_secret: 'nope' }),
+    );
     expect(wrong.status).toBe(401);
     expect((await wrong.json()).error).toBe('invalid_client');
-    const ok = await post(form({ grant_type: 'client_credentials', client_id: client.clientId, client_secret: client.clientSecret }));
+    const ok = await post(
+      form({
+        grant_type: 'client_credentials',
+        client_id: client.clientId,
+        client_secret: client.clientSecret,
+      }),
+    );
     const { access_token } = await ok.json();
     await t.services.clients.revoke(tenant.id, client.clientId);
     expect((await t.request('GET', '/scim/v2/Users', { token: access_token })).status).toBe(401);
@@ -102,7 +126,14 @@ describe('OAuth 2.0 client credentials at /oauth/token', () => {
     const client = await t.services.clients.create(tenant.id, 'reader', ['scim:read']);
     const grant = await post(form({ grant_type: 'password', username: 'a', password: 'b' }));
     expect((await grant.json()).error).toBe('unsupported_grant_type');
-    const scope = await post(form({ grant_type: 'client_credentials', client_id: client.clientId, client_secret: client.clientSecret, scope: 'scim' }));
+    const scope = await post(
+      form({
+        grant_type: 'client_credentials',
+        client_id: client.clientId,
+        client_secret: client.clientSecret,
+        scope: 'scim',
+      }),
+    );
     expect(scope.status).toBe(400);
     expect((await scope.json()).error).toBe('invalid_scope');
   });

@@ -26,7 +26,10 @@ function freePort(): Promise<number> {
 
 async function startServer(): Promise<{ proc: ChildProcess; url: string }> {
   const port = await freePort();
-  const proc = spawn(TSX, ['src/main.ts'], { env: { ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(TSX, ['src/main.ts'], {
+    env: { ...env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const url = await new Promise<string>((resolveUrl, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 45_000);

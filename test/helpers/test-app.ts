@@ -13,7 +13,11 @@ export const SCIM_BASE = 'http://carebridge.test/scim/v2';
 export type TestResponse = Omit<Response, 'json'> & { json(): Promise<any> };
 
 /** Sends a request straight to the app (no token added). */
-export function rawRequest(app: ReturnType<typeof createApp>, path: string, init?: RequestInit): Promise<TestResponse> {
+export function rawRequest(
+  app: ReturnType<typeof createApp>,
+  path: string,
+  init?: RequestInit,
+): Promise<TestResponse> {
   return Promise.resolve(app.request(`http://carebridge.test${path}`, init));
 }
 
@@ -36,12 +40,15 @@ export interface TestApp {
 export async function createTestApp(overrides: Partial<Config> = {}): Promise<TestApp> {
   const database = await createTestDatabase();
   const config: Config = {
-    ...loadConfig({ PUBLIC_URL: 'http://carebridge.test', LOG_LEVEL: 'silent' }),
+    ...loadConfig({
+      PUBLIC_URL: 'http://carebridge.test',
+      LOG_LEVEL: process.env.TLOG ?? 'silent',
+    }),
     tokenStatusCacheSeconds: 0,
     ...overrides,
   };
   const services = await createServices(config, database.db);
-  const app = createApp(services, pino({ level: 'silent' }));
+  const app = createApp(services, pino({ level: process.env.TLOG ?? 'silent' }));
   let defaultToken: string | undefined;
 
   const token: TestApp['token'] = async (opts = {}) => {
@@ -62,15 +69,26 @@ export async function createTestApp(overrides: Partial<Config> = {}): Promise<Te
     database,
     token,
     async request(method, path, opts = {}) {
-      const bearer = opts.token ?? (defaultToken ??= await token());
-      const headers: Record<string, string> = { authorization: `Bearer ${bearer}`, ...opts.headers };
+      let bearer = opts.token;
+      if (bearer === undefined) {
+        defaultToken ??= await token();
+        bearer = defaultToken;
+      }
+      const headers: Record<string, string> = {
+        authorization: `Bearer ${bearer}`,
+        ...opts.headers,
+      };
       let body: string | undefined;
       if (opts.body !== undefined) {
         body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
         headers['content-type'] ??= 'application/scim+json';
       }
       const url = path.startsWith('http') ? path : `http://carebridge.test${path}`;
-      return app.request(url, { method, headers, ...(body === undefined ? {} : { body }) }) as Promise<TestResponse>;
+      return app.request(url, {
+        method,
+        headers,
+        ...(body === undefined ? {} : { body }),
+      }) as Promise<TestResponse>;
     },
     async close() {
       await database.drop();

@@ -32,7 +32,9 @@ describe('discovery endpoints', () => {
     expect(user).toMatchObject({
       endpoint: '/Users',
       schema: 'urn:ietf:params:scim:schemas:core:2.0:User',
-      schemaExtensions: [{ schema: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User', required: false }],
+      schemaExtensions: [
+        { schema: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User', required: false },
+      ],
     });
     expect((await t.request('GET', '/scim/v2/ResourceTypes/Group')).status).toBe(200);
   });
@@ -41,13 +43,19 @@ describe('discovery endpoints', () => {
     const body = await (await t.request('GET', '/scim/v2/Schemas')).json();
     const ids = body.Resources.map((s: { id: string }) => s.id);
     expect(ids).toContain('urn:ietf:params:scim:schemas:extension:enterprise:2.0:User');
-    const user = await (await t.request('GET', '/scim/v2/Schemas/urn:ietf:params:scim:schemas:core:2.0:User')).json();
+    const user = await (
+      await t.request('GET', '/scim/v2/Schemas/urn:ietf:params:scim:schemas:core:2.0:User')
+    ).json();
     const userName = user.attributes.find((a: { name: string }) => a.name === 'userName');
     expect(userName).toMatchObject({ caseExact: false, uniqueness: 'server', required: true });
   });
 
   it('Should answer writes to the discovery endpoints with 405', async () => {
-    for (const path of ['/scim/v2/ServiceProviderConfig', '/scim/v2/Schemas', '/scim/v2/ResourceTypes']) {
+    for (const path of [
+      '/scim/v2/ServiceProviderConfig',
+      '/scim/v2/Schemas',
+      '/scim/v2/ResourceTypes',
+    ]) {
       const res = await t.request('POST', path, { body: {} });
       expect(res.status).toBe(405);
       expect((await res.json()).status).toBe('405');

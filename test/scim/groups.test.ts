@@ -16,7 +16,9 @@ afterAll(async () => {
 async function createUsers(prefix: string, n: number): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < n; i++) {
-    const res = await t.request('POST', '/scim/v2/Users', { body: { schemas: [USER], userName: `${prefix}.${i}` } });
+    const res = await t.request('POST', '/scim/v2/Users', {
+      body: { schemas: [USER], userName: `${prefix}.${i}` },
+    });
     ids.push((await res.json()).id);
   }
   return ids;
@@ -38,7 +40,10 @@ describe('Groups', () => {
     const [a, b] = await createUsers('night', 2);
     const group = await createGroup('Night staff, North site', [a as string, b as string]);
     expect(group.members.map((m: { value: string }) => m.value).sort()).toEqual([a, b].sort());
-    expect(group.members[0]).toMatchObject({ type: 'User', $ref: expect.stringContaining('/Users/') });
+    expect(group.members[0]).toMatchObject({
+      type: 'User',
+      $ref: expect.stringContaining('/Users/'),
+    });
     const user = await (await t.request('GET', `/scim/v2/Users/${a}`)).json();
     expect(user.groups).toEqual([
       expect.objectContaining({ value: group.id, display: 'Night staff, North site' }),
@@ -47,18 +52,26 @@ describe('Groups', () => {
 
   it('Should refuse members that are not users of the tenant, creating nothing', async () => {
     const res = await t.request('POST', '/scim/v2/Groups', {
-      body: { schemas: [GROUP], displayName: 'Ghosts', members: [{ value: '00000000-0000-0000-0000-000000000001' }] },
+      body: {
+        schemas: [GROUP],
+        displayName: 'Ghosts',
+        members: [{ value: '00000000-0000-0000-0000-000000000001' }],
+      },
     });
     expect(res.status).toBe(400);
     expect((await res.json()).scimType).toBe('invalidValue');
-    const list = await (await t.request('GET', '/scim/v2/Groups?filter=displayName eq "Ghosts"')).json();
+    const list = await (
+      await t.request('GET', '/scim/v2/Groups?filter=displayName eq "Ghosts"')
+    ).json();
     expect(list.totalResults).toBe(0);
   });
 
   it('Should add and remove members by PATCH in the forms Okta and Entra send', async () => {
     const [a, b, c] = await createUsers('patch', 3);
     const group = await createGroup('Patch group', [a as string]);
-    let res = await patchGroup(group.id, [{ op: 'Add', path: 'members', value: [{ value: b, $ref: null }, { value: c }] }]);
+    let res = await patchGroup(group.id, [
+      { op: 'Add', path: 'members', value: [{ value: b, $ref: null }, { value: c }] },
+    ]);
     expect(res.status).toBe(200);
     res = await patchGroup(group.id, [{ op: 'Remove', path: 'members', value: [{ value: a }] }]);
     expect(res.status).toBe(200);
@@ -71,7 +84,9 @@ describe('Groups', () => {
     const ids = await createUsers('race', 20);
     const group = await createGroup('Race group');
     const results = await Promise.all(
-      ids.map((value) => patchGroup(group.id, [{ op: 'add', path: 'members', value: [{ value }] }])),
+      ids.map((value) =>
+        patchGroup(group.id, [{ op: 'add', path: 'members', value: [{ value }] }]),
+      ),
     );
     expect(results.map((r) => r.status)).toEqual(ids.map(() => 200));
     const after = await (await t.request('GET', `/scim/v2/Groups/${group.id}`)).json();
@@ -87,13 +102,22 @@ describe('Groups', () => {
        returning id`,
     );
     const group = await createGroup('Thousand');
-    const res = await patchGroup(group.id, [{ op: 'add', path: 'members', value: rows.map((r) => ({ value: r.id })) }], '?excludedAttributes=members');
+    const res = await patchGroup(
+      group.id,
+      [{ op: 'add', path: 'members', value: rows.map((r) => ({ value: r.id })) }],
+      '?excludedAttributes=members',
+    );
     expect(res.status).toBe(200);
     const body = await res.json();
     expect(body.members).toBeUndefined();
-    const count = await t.database.db.pool.query('select count(*)::int as n from group_members where group_id = $1', [group.id]);
+    const count = await t.database.db.pool.query(
+      'select count(*)::int as n from group_members where group_id = $1',
+      [group.id],
+    );
     expect(count.rows[0].n).toBe(1000);
-    const slim = await (await t.request('GET', `/scim/v2/Groups/${group.id}?excludedAttributes=members`)).json();
+    const slim = await (
+      await t.request('GET', `/scim/v2/Groups/${group.id}?excludedAttributes=members`)
+    ).json();
     expect(slim).toMatchObject({ id: group.id, displayName: 'Thousand' });
     expect(slim.members).toBeUndefined();
   });

@@ -11,9 +11,24 @@ const ids: Record<string, string> = {};
 beforeAll(async () => {
   t = await createTestApp({ maxPageSize: 50 });
   const people = [
-    { userName: 'astrid@north.example', title: 'Nurse', emails: [{ type: 'work', value: 'astrid@north.example' }], dept: 'Night' },
-    { userName: 'bertil@north.example', title: 'Assistant', emails: [{ type: 'home', value: 'bertil@home.example' }], dept: 'Day' },
-    { userName: 'cecilia@south.example', title: 'Nurse', emails: [{ type: 'work', value: 'cecilia@south.example' }], dept: 'Night' },
+    {
+      userName: 'astrid@north.example',
+      title: 'Nurse',
+      emails: [{ type: 'work', value: 'astrid@north.example' }],
+      dept: 'Night',
+    },
+    {
+      userName: 'bertil@north.example',
+      title: 'Assistant',
+      emails: [{ type: 'home', value: 'bertil@home.example' }],
+      dept: 'Day',
+    },
+    {
+      userName: 'cecilia@south.example',
+      title: 'Nurse',
+      emails: [{ type: 'work', value: 'cecilia@south.example' }],
+      dept: 'Night',
+    },
     { userName: 'david@south.example', emails: [], dept: 'Day' },
   ];
   for (const p of people) {
@@ -39,19 +54,43 @@ const list = async (query: string) => (await t.request('GET', `/scim/v2/Users?${
 
 describe('GET /Users with filters, sorting and paging', () => {
   it('Should filter with operators, and/or/not, complex filters and extension URNs', async () => {
-    expect(names(await list(`filter=${encodeURIComponent('title eq "nurse"')}`))).toEqual(['astrid', 'cecilia']);
-    expect(names(await list(`filter=${encodeURIComponent('userName ew "@SOUTH.example" and not (title pr)')}`))).toEqual(['david']);
-    expect(names(await list(`filter=${encodeURIComponent('emails[type eq "work" and value ew "@north.example"]')}`))).toEqual(['astrid']);
-    expect(names(await list(`filter=${encodeURIComponent(`${ENTERPRISE}:department eq "Night" or userName sw "b"`)}`))).toEqual([
+    expect(names(await list(`filter=${encodeURIComponent('title eq "nurse"')}`))).toEqual([
       'astrid',
-      'bertil',
       'cecilia',
     ]);
-    expect(names(await list(`filter=${encodeURIComponent('meta.lastModified gt "2000-01-01T00:00:00Z"')}`))).toHaveLength(4);
+    expect(
+      names(
+        await list(
+          `filter=${encodeURIComponent('userName ew "@SOUTH.example" and not (title pr)')}`,
+        ),
+      ),
+    ).toEqual(['david']);
+    expect(
+      names(
+        await list(
+          `filter=${encodeURIComponent('emails[type eq "work" and value ew "@north.example"]')}`,
+        ),
+      ),
+    ).toEqual(['astrid']);
+    expect(
+      names(
+        await list(
+          `filter=${encodeURIComponent(`${ENTERPRISE}:department eq "Night" or userName sw "b"`)}`,
+        ),
+      ),
+    ).toEqual(['astrid', 'bertil', 'cecilia']);
+    expect(
+      names(
+        await list(`filter=${encodeURIComponent('meta.lastModified gt "2000-01-01T00:00:00Z"')}`),
+      ),
+    ).toHaveLength(4);
   });
 
   it('Should refuse a filter on an unknown attribute with invalidFilter, never an empty list', async () => {
-    const res = await t.request('GET', `/scim/v2/Users?filter=${encodeURIComponent('shoeSize eq "42"')}`);
+    const res = await t.request(
+      'GET',
+      `/scim/v2/Users?filter=${encodeURIComponent('shoeSize eq "42"')}`,
+    );
     expect(res.status).toBe(400);
     expect((await res.json()).scimType).toBe('invalidFilter');
   });
@@ -59,14 +98,21 @@ describe('GET /Users with filters, sorting and paging', () => {
   it('Should treat filter injection as a value', async () => {
     const body = await list(`filter=${encodeURIComponent(`userName eq "x\\" or 1=1 --"`)}`);
     expect(body.totalResults).toBe(0);
-    const { rows } = await t.database.db.pool.query("select count(*)::int as n from users where status <> 'deleted'");
+    const { rows } = await t.database.db.pool.query(
+      "select count(*)::int as n from users where status <> 'deleted'",
+    );
     expect(rows[0].n).toBe(4);
   });
 
   it('Should sort, page by index with itemsPerPage the number returned, and project attributes', async () => {
-    const page = await list('sortBy=userName&sortOrder=descending&startIndex=2&count=2&attributes=userName');
+    const page = await list(
+      'sortBy=userName&sortOrder=descending&startIndex=2&count=2&attributes=userName',
+    );
     expect(page).toMatchObject({ totalResults: 4, startIndex: 2, itemsPerPage: 2 });
-    expect(page.Resources.map((r: { userName: string }) => r.userName)).toEqual(['cecilia@south.example', 'bertil@north.example']);
+    expect(page.Resources.map((r: { userName: string }) => r.userName)).toEqual([
+      'cecilia@south.example',
+      'bertil@north.example',
+    ]);
     expect(Object.keys(page.Resources[0]).sort()).toEqual(['id', 'schemas', 'userName']);
     const last = await list('startIndex=4&count=10');
     expect(last.itemsPerPage).toBe(1);
@@ -83,7 +129,9 @@ describe('GET /Users with filters, sorting and paging', () => {
     const seen: string[] = [];
     let page = await list('cursor=&count=1');
     seen.push(...page.Resources.map((r: { id: string }) => r.id));
-    await t.request('POST', '/scim/v2/Users', { body: { schemas: [USER], userName: 'late.arrival@north.example' } });
+    await t.request('POST', '/scim/v2/Users', {
+      body: { schemas: [USER], userName: 'late.arrival@north.example' },
+    });
     while (page.nextCursor) {
       page = await list(`cursor=${encodeURIComponent(page.nextCursor)}&count=1`);
       seen.push(...page.Resources.map((r: { id: string }) => r.id));
@@ -97,15 +145,30 @@ describe('GET /Users with filters, sorting and paging', () => {
 
   it('Should answer POST /.search like GET, per type and at the root', async () => {
     const res = await t.request('POST', '/scim/v2/Users/.search', {
-      body: { schemas: [SEARCH], filter: 'title eq "Nurse"', attributes: ['userName'], sortBy: 'userName' },
+      body: {
+        schemas: [SEARCH],
+        filter: 'title eq "Nurse"',
+        attributes: ['userName'],
+        sortBy: 'userName',
+      },
     });
     const body = await res.json();
-    expect(body.Resources.map((r: { userName: string }) => r.userName)).toEqual(['astrid@north.example', 'cecilia@south.example']);
+    expect(body.Resources.map((r: { userName: string }) => r.userName)).toEqual([
+      'astrid@north.example',
+      'cecilia@south.example',
+    ]);
     await t.request('POST', '/scim/v2/Groups', {
-      body: { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Root searchable' },
+      body: {
+        schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'],
+        displayName: 'Root searchable',
+      },
     });
-    const root = await (await t.request('POST', '/scim/v2/.search', { body: { schemas: [SEARCH], count: 100 } })).json();
-    const types = root.Resources.map((r: { meta: { resourceType: string } }) => r.meta.resourceType);
+    const root = await (
+      await t.request('POST', '/scim/v2/.search', { body: { schemas: [SEARCH], count: 100 } })
+    ).json();
+    const types = root.Resources.map(
+      (r: { meta: { resourceType: string } }) => r.meta.resourceType,
+    );
     expect(types.filter((x: string) => x === 'Group')).toHaveLength(1);
     expect(root.totalResults).toBe(root.Resources.length);
   });

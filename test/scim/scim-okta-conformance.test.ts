@@ -35,7 +35,9 @@ describe('scim-okta-conformance: Okta SCIM 2.0 Spec Test', () => {
   let id = '';
 
   it('Required Test: Test Users endpoint (GET /Users?count=1&startIndex=1)', async () => {
-    await t.request('POST', '/scim/v2/Users', { body: { schemas: [USER], userName: 'existing@atko.example' } });
+    await t.request('POST', '/scim/v2/Users', {
+      body: { schemas: [USER], userName: 'existing@atko.example' },
+    });
     const res = await t.request('GET', '/scim/v2/Users?count=1&startIndex=1');
     expect(res.status).toBe(200);
     const body = await res.json();
@@ -54,7 +56,10 @@ describe('scim-okta-conformance: Okta SCIM 2.0 Spec Test', () => {
   });
 
   it('Required Test: Test invalid User by username', async () => {
-    const res = await t.request('GET', `/scim/v2/Users?filter=userName eq "${randomUUID()}@atko.example"`);
+    const res = await t.request(
+      'GET',
+      `/scim/v2/Users?filter=userName eq "${randomUUID()}@atko.example"`,
+    );
     expect(res.status).toBe(200);
     const body = await res.json();
     expect(body.totalResults).toBe(0);
@@ -69,7 +74,12 @@ describe('scim-okta-conformance: Okta SCIM 2.0 Spec Test', () => {
   });
 
   it('Required Test: Make sure random user does not exist', async () => {
-    const body = await (await t.request('GET', `/scim/v2/Users?filter=userName eq "${okta.userName}"&startIndex=1&count=100`)).json();
+    const body = await (
+      await t.request(
+        'GET',
+        `/scim/v2/Users?filter=userName eq "${okta.userName}"&startIndex=1&count=100`,
+      )
+    ).json();
     expect(body.totalResults).toBe(0);
   });
 
@@ -78,7 +88,12 @@ describe('scim-okta-conformance: Okta SCIM 2.0 Spec Test', () => {
     expect(res.status).toBe(201);
     const body = await res.json();
     id = body.id;
-    expect(body).toMatchObject({ userName: okta.userName, active: true, name: okta.name, externalId: okta.externalId });
+    expect(body).toMatchObject({
+      userName: okta.userName,
+      active: true,
+      name: okta.name,
+      externalId: okta.externalId,
+    });
     expect(body.password).toBeUndefined();
   });
 
@@ -95,7 +110,10 @@ describe('scim-okta-conformance: Okta SCIM 2.0 Spec Test', () => {
   });
 
   it('Required Test: Username Case Sensitivity Check', async () => {
-    const res = await t.request('GET', `/scim/v2/Users?filter=userName eq "${okta.userName.toUpperCase()}"`);
+    const res = await t.request(
+      'GET',
+      `/scim/v2/Users?filter=userName eq "${okta.userName.toUpperCase()}"`,
+    );
     const body = await res.json();
     expect(body.totalResults).toBe(1);
     expect(body.Resources[0].id).toBe(id);
@@ -126,7 +144,9 @@ describe('scim-okta-conformance: Push Groups', () => {
   it('creates, finds, renames, fills and empties a group, then deletes it', async () => {
     const members: string[] = [];
     for (const n of [1, 2, 3]) {
-      const res = await t.request('POST', '/scim/v2/Users', { body: { schemas: [USER], userName: `push.${n}@atko.example` } });
+      const res = await t.request('POST', '/scim/v2/Users', {
+        body: { schemas: [USER], userName: `push.${n}@atko.example` },
+      });
       members.push((await res.json()).id);
     }
     const created = await t.request('POST', '/scim/v2/Groups', {
@@ -135,25 +155,46 @@ describe('scim-okta-conformance: Push Groups', () => {
     expect(created.status).toBe(201);
     const group = await created.json();
 
-    const found = await (await t.request('GET', '/scim/v2/Groups?filter=displayName eq "Okta Push Group"&startIndex=1&count=100')).json();
+    const found = await (
+      await t.request(
+        'GET',
+        '/scim/v2/Groups?filter=displayName eq "Okta Push Group"&startIndex=1&count=100',
+      )
+    ).json();
     expect(found.totalResults).toBe(1);
 
     let res = await t.request('PATCH', `/scim/v2/Groups/${group.id}`, {
       body: {
         schemas: [PATCH],
-        Operations: [{ op: 'add', path: 'members', value: members.map((value) => ({ value, display: value })) }],
+        Operations: [
+          {
+            op: 'add',
+            path: 'members',
+            value: members.map((value) => ({ value, display: value })),
+          },
+        ],
       },
     });
     expect(res.status).toBe(200);
     res = await t.request('PATCH', `/scim/v2/Groups/${group.id}`, {
-      body: { schemas: [PATCH], Operations: [{ op: 'replace', value: { id: group.id, displayName: 'Okta Push Group (renamed)' } }] },
+      body: {
+        schemas: [PATCH],
+        Operations: [
+          { op: 'replace', value: { id: group.id, displayName: 'Okta Push Group (renamed)' } },
+        ],
+      },
     });
     expect((await res.json()).displayName).toBe('Okta Push Group (renamed)');
     res = await t.request('PATCH', `/scim/v2/Groups/${group.id}`, {
-      body: { schemas: [PATCH], Operations: [{ op: 'remove', path: `members[value eq "${members[0]}"]` }] },
+      body: {
+        schemas: [PATCH],
+        Operations: [{ op: 'remove', path: `members[value eq "${members[0]}"]` }],
+      },
     });
     const after = await (await t.request('GET', `/scim/v2/Groups/${group.id}`)).json();
-    expect(after.members.map((m: { value: string }) => m.value).sort()).toEqual(members.slice(1).sort());
+    expect(after.members.map((m: { value: string }) => m.value).sort()).toEqual(
+      members.slice(1).sort(),
+    );
 
     expect((await t.request('DELETE', `/scim/v2/Groups/${group.id}`)).status).toBe(204);
     expect((await t.request('GET', `/scim/v2/Groups/${group.id}`)).status).toBe(404);

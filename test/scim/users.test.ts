@@ -62,17 +62,24 @@ describe('POST /Users', () => {
 
   it('Should refuse a userName already in use in any case with 409 uniqueness, creating nothing', async () => {
     await createUser({ userName: 'Bo.Lind@north.example' });
-    const res = await t.request('POST', '/scim/v2/Users', { body: { schemas: [USER], userName: 'bo.lind@NORTH.example' } });
+    const res = await t.request('POST', '/scim/v2/Users', {
+      body: { schemas: [USER], userName: 'bo.lind@NORTH.example' },
+    });
     expect(res.status).toBe(409);
     expect((await res.json()).scimType).toBe('uniqueness');
-    const list = await (await t.request('GET', '/scim/v2/Users?filter=userName eq "bo.lind@north.example"')).json();
+    const list = await (
+      await t.request('GET', '/scim/v2/Users?filter=userName eq "bo.lind@north.example"')
+    ).json();
     expect(list.totalResults).toBe(1);
   });
 
   it('Should never return the password, and store only its hash', async () => {
     const user = await createUser({ userName: 'pw.user', password: 'Correct horse battery 1' });
     expect(user.password).toBeUndefined();
-    const { rows } = await t.database.db.pool.query('select password_hash from users where id = $1', [user.id]);
+    const { rows } = await t.database.db.pool.query(
+      'select password_hash from users where id = $1',
+      [user.id],
+    );
     expect(rows[0].password_hash).toMatch(/^scrypt\$/);
     expect(rows[0].password_hash).not.toContain('Correct horse');
   });
@@ -83,7 +90,10 @@ describe('POST /Users', () => {
       headers: { 'content-type': 'application/json' },
     });
     expect(json.status).toBe(201);
-    const bad = await t.request('POST', '/scim/v2/Users', { body: '{"schemas": [', headers: { 'content-type': 'application/scim+json; charset=utf-8' } });
+    const bad = await t.request('POST', '/scim/v2/Users', {
+      body: '{"schemas": [',
+      headers: { 'content-type': 'application/scim+json; charset=utf-8' },
+    });
     expect(bad.status).toBe(400);
     expect((await bad.json()).scimType).toBe('invalidSyntax');
   });
@@ -99,11 +109,17 @@ describe('POST /Users', () => {
 
   it('Should write an audit event and a change event with the create', async () => {
     const user = await createUser({ userName: 'audited.user' });
-    const audit = await t.database.db.pool.query('select type, actor_type, after from audit_events where subject_id = $1', [user.id]);
+    const audit = await t.database.db.pool.query(
+      'select type, actor_type, after from audit_events where subject_id = $1',
+      [user.id],
+    );
     expect(audit.rows).toHaveLength(1);
     expect(audit.rows[0]).toMatchObject({ type: 'user.created', actor_type: 'token' });
     expect(audit.rows[0].after.userName).toBe('audited.user');
-    const changes = await t.database.db.pool.query('select operation from change_events where resource_id = $1', [user.id]);
+    const changes = await t.database.db.pool.query(
+      'select operation from change_events where resource_id = $1',
+      [user.id],
+    );
     expect(changes.rows).toEqual([{ operation: 'created' }]);
   });
 });
@@ -119,7 +135,9 @@ describe('GET, PUT, PATCH, DELETE /Users/:id', () => {
 
   it('Should answer 304 to If-None-Match with the current ETag and 412 to a stale If-Match', async () => {
     const user = await createUser({ userName: 'etag.user' });
-    const notModified = await t.request('GET', `/scim/v2/Users/${user.id}`, { headers: { 'if-none-match': user.meta.version } });
+    const notModified = await t.request('GET', `/scim/v2/Users/${user.id}`, {
+      headers: { 'if-none-match': user.meta.version },
+    });
     expect(notModified.status).toBe(304);
     const stale = await t.request('PUT', `/scim/v2/Users/${user.id}`, {
       body: { schemas: [USER], userName: 'etag.user', title: 'Nurse' },
@@ -136,7 +154,9 @@ describe('GET, PUT, PATCH, DELETE /Users/:id', () => {
 
   it('Should replace the whole user on PUT: attributes left out are gone', async () => {
     const user = await createUser({ userName: 'put.user', title: 'Nurse', nickName: 'Putte' });
-    const res = await t.request('PUT', `/scim/v2/Users/${user.id}`, { body: { schemas: [USER], userName: 'put.user', title: 'Head nurse' } });
+    const res = await t.request('PUT', `/scim/v2/Users/${user.id}`, {
+      body: { schemas: [USER], userName: 'put.user', title: 'Head nurse' },
+    });
     const body = await res.json();
     expect(body.title).toBe('Head nurse');
     expect(body.nickName).toBeUndefined();
@@ -160,7 +180,9 @@ describe('GET, PUT, PATCH, DELETE /Users/:id', () => {
     });
     expect(res.status).toBe(200);
     expect((await res.json()).active).toBe(false);
-    const { rows } = await t.database.db.pool.query('select status from users where id = $1', [user.id]);
+    const { rows } = await t.database.db.pool.query('select status from users where id = $1', [
+      user.id,
+    ]);
     expect(rows[0].status).toBe('inactive');
   });
 
@@ -181,7 +203,9 @@ describe('GET, PUT, PATCH, DELETE /Users/:id', () => {
     expect((await t.request('DELETE', `/scim/v2/Users/${user.id}`)).status).toBe(204);
     expect((await t.request('GET', `/scim/v2/Users/${user.id}`)).status).toBe(404);
     expect((await t.request('DELETE', `/scim/v2/Users/${user.id}`)).status).toBe(404);
-    const { rows } = await t.database.db.pool.query('select status from users where id = $1', [user.id]);
+    const { rows } = await t.database.db.pool.query('select status from users where id = $1', [
+      user.id,
+    ]);
     expect(rows[0].status).toBe('deleted');
     await createUser({ userName: 'leaver@north.example' });
   });
