@@ -5,7 +5,8 @@ import { DEFAULT_TENANT } from './directory/tenants.ts';
 import { ApiTokens } from './keys/api-tokens.ts';
 import { OAuthClients } from './keys/oauth-clients.ts';
 import { SigningKeys } from './keys/signing-keys.ts';
-import { createSchemaRegistry, type SchemaRegistry } from './scim/schema-registry.ts';
+import { loadSchemaRegistry } from './scim/schema-files.ts';
+import type { SchemaRegistry } from './scim/schema-registry.ts';
 
 /** Everything the doors need, built once per process from the config and the database. */
 export interface Services {
@@ -32,6 +33,6 @@ export async function createServices(config: Config, db: Database): Promise<Serv
     keys,
     tokens,
     clients: new OAuthClients(db.pool),
-    registry: createSchemaRegistry(),
+    registry: loadSchemaRegistry(),
   };
 }
