@@ -6,7 +6,7 @@ import { AuthError } from './http/bearer-auth.ts';
 import { requestContext } from './http/request-id.ts';
 import { oauthRoutes } from './keys/oauth-routes.ts';
 import { scimApp } from './scim/scim-app.ts';
-import { scimErrorResponse } from './scim/scim-error-response.ts';
+import { errorStatus, scimErrorResponse } from './scim/scim-error-response.ts';
 import type { Services } from './services.ts';
 
 /** Builds the HTTP application from its services: every door is mounted here. */
@@ -38,13 +38,10 @@ export function createApp(services: Services, log: Logger): Hono<AppEnv> {
   );
   app.onError((err, c) => {
     const requestId = c.get('requestId') ?? 'unknown';
-    const known =
-      err instanceof HTTPException ||
-      err instanceof AuthError ||
-      (err as { status?: number }).status !== undefined;
-    if (!known || ((err as { status?: number }).status ?? 500) >= 500) {
-      c.get('log')?.error({ err }, 'request failed');
-    }
+    const status = errorStatus(err);
+    // Refusals are the client's business; only faults of ours are errors worth a page.
+    if (status >= 500) c.get('log')?.error({ err }, 'request failed');
+    else c.get('log')?.debug({ err: { type: err.name, message: err.message } }, 'request refused');
     if (c.req.path.startsWith('/scim/')) return scimErrorResponse(c, err, requestId);
     if (err instanceof AuthError) {
       return c.json({ error: err.code, message: err.message }, err.status);

@@ -26,6 +26,9 @@ const CANCEL_REQUEST = 80877102;
 /** Message types that end a protocol exchange: Sync, simple Query, Flush. */
 const EXCHANGE_ENDS = new Set(['S', 'Q', 'H']);
 
+/** The owner while a dead connection's transaction is rolled back: no connection has this id. */
+const ROLLING_BACK = 0;
+
 interface Turn {
   connection: number;
   message: Uint8Array;
@@ -54,11 +57,14 @@ class SessionScheduler {
       if (this.waiting[i]?.connection === connection) this.waiting.splice(i, 1)[0]?.done();
     }
     if (this.owner === connection) {
-      this.owner = undefined;
-      await this.db.runExclusive(async () => {
+      // No turn may start while the rollback runs (`exec` takes PGlite's lock itself).
+      this.owner = ROLLING_BACK;
+      try {
         if (this.db.isInTransaction()) await this.db.exec('rollback');
-      });
-      void this.drain();
+      } finally {
+        this.owner = undefined;
+        void this.drain();
+      }
     }
   }
 

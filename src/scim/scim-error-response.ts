@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import { DirectoryError, type DirectoryErrorCode } from '../directory/directory-error.ts';
 import { AuthError, bearerChallenge } from '../http/bearer-auth.ts';
 import { SCIMError, type SCIMType, scimErrorBody } from './scim-error.ts';
@@ -7,11 +8,20 @@ const DIRECTORY_STATUS: Record<DirectoryErrorCode, [number, SCIMType | undefined
   notFound: [404, undefined],
   uniqueness: [409, 'uniqueness'],
   invalidValue: [400, 'invalidValue'],
+  invalidFilter: [400, 'invalidFilter'],
   mutability: [400, 'mutability'],
   preconditionFailed: [412, undefined],
   forbidden: [403, undefined],
   conflict: [409, undefined],
 };
+
+/** The HTTP status an error stands for; anything unknown is a fault of ours (500). */
+export function errorStatus(err: unknown): number {
+  if (err instanceof SCIMError || err instanceof AuthError) return err.status;
+  if (err instanceof DirectoryError) return DIRECTORY_STATUS[err.code][0];
+  if (err instanceof HTTPException) return err.status;
+  return 500;
+}
 
 /**
  * Renders any error raised under `/scim/v2` in the SCIM error schema (RFC 7644 §3.12).

@@ -1,4 +1,4 @@
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import { createApp } from '../../src/app.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { DEFAULT_TENANT } from '../../src/directory/tenants.ts';
@@ -37,18 +37,24 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function createTestApp(overrides: Partial<Config> = {}): Promise<TestApp> {
+export async function createTestApp(
+  overrides: Partial<Config> = {},
+  opts: { log?: Logger } = {},
+): Promise<TestApp> {
   const database = await createTestDatabase();
   const config: Config = {
     ...loadConfig({
       PUBLIC_URL: 'http://carebridge.test',
-      LOG_LEVEL: process.env.TLOG ?? 'silent',
+      LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'silent',
     }),
     tokenStatusCacheSeconds: 0,
     ...overrides,
   };
   const services = await createServices(config, database.db);
-  const app = createApp(services, pino({ level: process.env.TLOG ?? 'silent' }));
+  const app = createApp(
+    services,
+    opts.log ?? pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }),
+  );
   let defaultToken: string | undefined;
 
   const token: TestApp['token'] = async (opts = {}) => {

@@ -1,0 +1,80 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Database, openDatabase } from '../../src/db/database.ts';
+
+/**
+ * The embedded database is one PGlite session shared by every connection. These tests
+ * pin what the wire server guarantees on top of it, whatever DATABASE_URL says.
+ */
+let socketDir: string;
+let db: Database;
+
+beforeAll(async () => {
+  socketDir = mkdtempSync(join(tmpdir(), 'cb-wire-'));
+  db = await openDatabase({ socketDir });
+  await db.pool.query('create table wire_probe (n int)');
+});
+afterAll(async () => {
+  await db.close();
+  rmSync(socketDir, { recursive: true, force: true });
+});
+
+const client = async () => {
+  const c = new pg.Client({ host: socketDir, port: 5432, user: 'postgres', database: 'postgres' });
+  await c.connect();
+  return c;
+};
+
+describe('the embedded database under concurrent connections', () => {
+  it('Should give every concurrent query its own parameters and result (no interleaved Parse/Bind)', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 400 }, (_, i) =>
+        db.pool.query<{ n: number; s: string }>('select $1::int as n, $2::text as s', [i, `v${i}`]),
+      ),
+    );
+    for (const [i, r] of results.entries()) expect(r.rows).toEqual([{ n: i, s: `v${i}` }]);
+  });
+
+  it('Should accept the same named statement from many connections at once', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        db.pool.query<{ n: number }>({
+          name: 'probe_by_n',
+          text: 'select $1::int as n',
+          values: [i],
+        }),
+      ),
+    );
+    expect(results.map((r) => r.rows[0]?.n)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+  });
+
+  it("Should never run another connection's query inside an open transaction", async () => {
+    const a = await client();
+    try {
+      await a.query('begin');
+      await a.query('insert into wire_probe values (1)');
+      const outside = db.pool.query<{ count: number }>(
+        'select count(*)::int as count from wire_probe',
+      );
+      await new Promise((r) => setTimeout(r, 50));
+      await a.query('rollback');
+      expect((await outside).rows[0]?.count).toBe(0);
+    } finally {
+      await a.end();
+    }
+  });
+
+  it('Should roll back the transaction of a connection that goes away, and serve the others', async () => {
+    const a = await client();
+    await a.query('begin');
+    await a.query('insert into wire_probe values (2)');
+    const waiting = db.pool.query<{ count: number }>(
+      'select count(*)::int as count from wire_probe',
+    );
+    await a.end();
+    expect((await waiting).rows[0]?.count).toBe(0);
+  });
+});
