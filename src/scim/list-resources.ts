@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import type { GroupRow } from '../directory/group-record.ts';
 import { groupFromRow } from '../directory/group-record.ts';
+import { groupsFromColumn } from '../directory/user-groups-sql.ts';
 import { type UserRow, userFromRow } from '../directory/user-record.ts';
 import type { AppEnv } from '../http/app-env.ts';
 import type { Services } from '../services.ts';
@@ -116,6 +117,12 @@ async function searchParams(c: Context<AppEnv>, maxBytes: number): Promise<ListP
   };
 }
 
+/** The extra columns a list page's rows carry (list-query.ts). */
+interface ListRowExtras {
+  scim_total?: number;
+  scim_groups?: unknown;
+}
+
 interface Page {
   totalResults: number;
   startIndex: number | undefined;
@@ -144,37 +151,51 @@ async function listPage(
     cursor: params.cursor,
     maxPageSize: config.maxPageSize,
   };
-  const query = buildListQuery(input);
   const projection = projectionOf(
     registry,
     resourceType,
     params.attributes,
     params.excludedAttributes,
   );
-  const [total, rows] = await Promise.all([
-    db.pool.query<{ total: number }>(query.total.sql, query.total.params),
-    query.rows ? db.pool.query<UserRow & GroupRow>(query.rows.sql, query.rows.params) : undefined,
-  ]);
-  const { resources: found, nextCursor } = query.page(rows?.rows ?? []);
-  const ids = found.map((r) => r.id);
+  const withGroups = resourceType === 'User' && projection.needsGroups;
+  const query = buildListQuery({ ...input, withTotal: true, withGroups });
+  // One round trip for the page, its total and the users' groups; a second only to count
+  // behind an empty later page (or for count=0).
+  const rows = query.rows
+    ? (await db.pool.query<UserRow & GroupRow & ListRowExtras>(query.rows.sql, query.rows.params))
+        .rows
+    : [];
+  const total =
+    query.totalFrom(rows) ??
+    Number(
+      (await db.pool.query<{ total: number }>(query.total.sql, query.total.params)).rows[0]
+        ?.total ?? 0,
+    );
+  const { resources: found, nextCursor } = query.page(rows);
   let resources: SCIMResource[];
   if (resourceType === 'User') {
-    const groups = projection.needsGroups
-      ? await directory.groups.groupsOf(tenantId, ids)
-      : undefined;
     resources = found.map((row) =>
-      projection.apply(userToSCIM(userFromRow(row), base, groups?.get(row.id))),
+      projection.apply(
+        userToSCIM(
+          userFromRow(row),
+          base,
+          withGroups ? groupsFromColumn(row.scim_groups) : undefined,
+        ),
+      ),
     );
   } else {
     const members = projection.needsMembers
-      ? await directory.groups.membersOf(tenantId, ids)
+      ? await directory.groups.membersOf(
+          tenantId,
+          found.map((r) => r.id),
+        )
       : undefined;
     resources = found.map((row) =>
       projection.apply(groupToSCIM(groupFromRow(row), base, members?.get(row.id))),
     );
   }
   return {
-    totalResults: Number(total.rows[0]?.total ?? 0),
+    totalResults: total,
     startIndex: query.startIndex,
     resources,
     nextCursor,

@@ -11,16 +11,19 @@ import { directoryContext, ifMatchVersion, notModified } from './scim-context.ts
 import { SCIMError } from './scim-error.ts';
 import { scimJSON } from './scim-json.ts';
 import { userInputFromSCIM } from './user-input.ts';
+import { readUser } from './user-read.ts';
+
+type UserGroups = { value: string; display: string; type: string }[];
 
 /** Renders a user as the request's projection asks, with its ETag header. */
 export function userPresenter(services: Services) {
   const { directory, registry, config } = services;
   const base = `${config.publicUrl}/scim/v2`;
-  return async (c: Context<AppEnv>, user: UserRecord) => {
+  return async (c: Context<AppEnv>, user: UserRecord, loadedGroups?: UserGroups) => {
     const projection = projectionFrom(c, registry, 'User');
-    const groups = projection.needsGroups
-      ? (await directory.groups.groupsOf(user.tenantId, [user.id])).get(user.id)
-      : undefined;
+    const groups = !projection.needsGroups
+      ? undefined
+      : (loadedGroups ?? (await directory.groups.groupsOf(user.tenantId, [user.id])).get(user.id));
     c.header('ETag', etag(user.version));
     return projection.apply(userToSCIM(user, base, groups));
   };
@@ -46,12 +49,18 @@ export function usersRoutes(services: Services) {
   });
 
   app.get('/:id', async (c) => {
-    const user = await directory.users.get(c.get('principal').tenantId, c.req.param('id'));
+    const withGroups = projectionFrom(c, registry, 'User').needsGroups;
+    const { user, groups } = await readUser(
+      services.db.pool,
+      c.get('principal').tenantId,
+      c.req.param('id'),
+      withGroups,
+    );
     if (notModified(c, user.version)) {
       c.header('ETag', etag(user.version));
       return c.body(null, 304);
     }
-    return scimJSON(c, await present(c, user));
+    return scimJSON(c, await present(c, user, groups ?? []));
   });
 
   app.put('/:id', async (c) => {
