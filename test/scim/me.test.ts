@@ -61,10 +61,10 @@ describe('/Me (RFC 7644 §3.11)', () => {
   });
 
   it('Should not authorize a /Me token once its account is deleted', async () => {
-    const res = await t.request('POST', '/scim/v2/Users', {
+    const created = await t.request('POST', '/scim/v2/Users', {
       body: { schemas: [USER], userName: 'leaver@north.example' },
     });
-    const leaver = await res.json();
+    const leaver = await created.json();
     const token = await t.token({ scopes: ['scim:me'], userId: leaver.id });
     expect((await t.request('DELETE', `/scim/v2/Users/${leaver.id}`)).status).toBe(204);
     const res = await t.request('GET', '/scim/v2/Me', { token });
