@@ -8,6 +8,7 @@ import { oauthRoutes } from './keys/oauth-routes.ts';
 import { scimApp } from './scim/scim-app.ts';
 import { errorStatus, scimErrorResponse } from './scim/scim-error-response.ts';
 import type { Services } from './services.ts';
+import { mountSso } from './sso/mount-sso.ts';
 
 /** Builds the HTTP application from its services: every door is mounted here. */
 export function createApp(services: Services, log: Logger): Hono<AppEnv> {
@@ -28,6 +29,7 @@ export function createApp(services: Services, log: Logger): Hono<AppEnv> {
   });
   app.get('/.well-known/jwks.json', (c) => c.json(services.keys.jwks()));
   app.route('/oauth', oauthRoutes(services));
+  mountSso(app, services);
   app.route(
     '/scim/v2',
     scimApp(services, async (req) => app.fetch(req)),

@@ -5,6 +5,7 @@ import { DEFAULT_TENANT } from './directory/tenants.ts';
 import { ApiTokens } from './keys/api-tokens.ts';
 import { OAuthClients } from './keys/oauth-clients.ts';
 import { SigningKeys } from './keys/signing-keys.ts';
+import { scimRuleCompiler } from './scim/rule-compiler.ts';
 import { loadSchemaRegistry } from './scim/schema-files.ts';
 import type { SchemaRegistry } from './scim/schema-registry.ts';
 
@@ -21,7 +22,9 @@ export interface Services {
 
 /** Builds the services and makes sure the default tenant and a signing key exist. */
 export async function createServices(config: Config, db: Database): Promise<Services> {
-  const directory = createDirectory(db.pool);
+  const registry = loadSchemaRegistry();
+  // Group rules are SCIM filters: the SCIM door's translator compiles them for the directory.
+  const directory = createDirectory(db.pool, scimRuleCompiler(registry));
   const keys = new SigningKeys(db.orm, config.publicUrl);
   await keys.init();
   await directory.tenants.ensure(DEFAULT_TENANT);
@@ -33,6 +36,6 @@ export async function createServices(config: Config, db: Database): Promise<Serv
     keys,
     tokens,
     clients: new OAuthClients(db.pool),
-    registry: loadSchemaRegistry(),
+    registry,
   };
 }

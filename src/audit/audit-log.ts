@@ -3,7 +3,7 @@ import type { DirectoryContext } from '../directory/actor.ts';
 
 /** One append-only audit event. */
 export interface AuditEvent {
-  subjectType: 'user' | 'group' | 'tenant' | 'token';
+  subjectType: 'user' | 'group' | 'tenant' | 'token' | 'sso_connection';
   subjectId: string | null;
   type: string;
   before?: unknown;

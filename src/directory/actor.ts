@@ -1,6 +1,6 @@
 /** Who asks for a change: written into every audit event. */
 export interface Actor {
-  type: 'token' | 'user' | 'system' | 'cli';
+  type: 'token' | 'user' | 'system' | 'cli' | 'sso';
   id: string | null;
 }
 

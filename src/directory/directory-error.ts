@@ -3,6 +3,7 @@ export type DirectoryErrorCode =
   | 'notFound'
   | 'uniqueness'
   | 'invalidValue'
+  | 'invalidFilter'
   | 'mutability'
   | 'preconditionFailed'
   | 'forbidden'

@@ -6,9 +6,21 @@ export interface GroupRecord {
   externalId: string | null;
   kind: 'regular' | 'system';
   attrs: Record<string, unknown>;
+  /** The auto-assignment rule, a SCIM filter over users; null when the group has none. */
+  rule: string | null;
+  /** What membership of the group gives (a "role via group"). */
+  grants: GroupGrant[];
   version: number;
   createdAt: Date;
   updatedAt: Date;
+}
+
+/** A role a group gives each of its members while the membership lasts. */
+export interface GroupGrant {
+  type: 'scimRole' | 'careRole';
+  value: string;
+  /** The site code of a care role. */
+  site?: string;
 }
 
 /** What a door asks the directory to store about a group itself. */
@@ -16,6 +28,10 @@ export interface GroupInput {
   displayName: string;
   externalId: string | null;
   attrs: Record<string, unknown>;
+  /** A new rule (null removes it); undefined keeps the current one. */
+  rule?: string | null | undefined;
+  /** New grants; undefined keeps the current ones. */
+  grants?: GroupGrant[] | undefined;
 }
 
 /** Member changes, applied set-based in SQL: a big group is never loaded to change it. */
@@ -39,6 +55,8 @@ export interface GroupRow {
   external_id: string | null;
   kind: 'regular' | 'system';
   attrs: Record<string, unknown>;
+  rule?: string | null;
+  grants?: GroupGrant[];
   version: number;
   created_at: Date;
   updated_at: Date;
@@ -52,6 +70,8 @@ export function groupFromRow(row: GroupRow): GroupRecord {
     externalId: row.external_id,
     kind: row.kind,
     attrs: row.attrs,
+    rule: row.rule ?? null,
+    grants: row.grants ?? [],
     version: row.version,
     createdAt: row.created_at,
     updatedAt: row.updated_at,

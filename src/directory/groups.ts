@@ -13,13 +13,21 @@ import {
   groupFromRow,
   type MemberChanges,
 } from './group-record.ts';
+import { checkGrants, GroupRules } from './group-rules.ts';
+import { type CompiledRule, lockRules } from './rule-sql.ts';
 import { isResourceId } from './users.ts';
 
 const NO_CHANGES: MemberChanges = { add: [], remove: [] };
 
-/** The one write path for groups and their manual memberships. */
+/** Thrown inside a group update that found a rule change it had not locked for. */
+class RuleLockNeeded extends Error {}
+
+/** The one write path for groups, their manual memberships and their rules. */
 export class GroupDirectory {
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(
+    private readonly pool: pg.Pool,
+    readonly rules: GroupRules = new GroupRules(pool, undefined),
+  ) {}
 
   async get(tenantId: string, id: string, db: Queryable = this.pool): Promise<GroupRecord> {
     if (!isResourceId(id)) throw new DirectoryError('notFound', `group ${id} not found`);
@@ -35,24 +43,69 @@ export class GroupDirectory {
 
   /** Creates a group with its first manual members. */
   async create(ctx: DirectoryContext, input: GroupInput, members: string[]): Promise<GroupRecord> {
+    const compiled = input.rule ? this.rules.compile(input.rule) : undefined;
+    const grants = checkGrants(input.grants ?? []);
     return withTransaction(this.pool, async (tx) => {
+      if (compiled) await lockRules(tx, ctx.tenantId, 'exclusive');
       const now = new Date();
       const { rows } = await tx.query<GroupRow>(
-        `insert into groups (id, tenant_id, display_name, external_id, attrs, version, created_at, updated_at)
-         values ($1, $2, $3, $4, $5, 1, $6, $6) returning *`,
-        [uuidv7(), ctx.tenantId, input.displayName, input.externalId, input.attrs, now],
+        `insert into groups (id, tenant_id, display_name, external_id, attrs, grants, version, created_at, updated_at)
+         values ($1, $2, $3, $4, $5, $6, 1, $7, $7) returning *`,
+        [
+          uuidv7(),
+          ctx.tenantId,
+          input.displayName,
+          input.externalId,
+          input.attrs,
+          JSON.stringify(grants),
+          now,
+        ],
       );
-      const group = groupFromRow(rows[0] as GroupRow);
+      let group = groupFromRow(rows[0] as GroupRow);
       const added = await addMembers(tx, ctx.tenantId, group.id, members);
+      let ruleMembers: number | undefined;
+      if (compiled && input.rule) {
+        const applied = await this.rules.apply(tx, ctx.tenantId, group.id, {
+          text: input.rule,
+          compiled,
+        });
+        ruleMembers = applied.added;
+        group = await this.get(ctx.tenantId, group.id, tx);
+      }
       await appendAudit(tx, ctx, {
         subjectType: 'group',
         subjectId: group.id,
         type: 'group.created',
-        after: { ...input, members: added },
+        after: { ...input, grants, members: added, ruleMembers },
       });
       await recordChange(tx, ctx.tenantId, group, 'created');
       return group;
     });
+  }
+
+  /**
+   * Sets (or, with null, removes) a group's rule and re-evaluates it over the whole tenant,
+   * set-based. The admin API's door; SCIM reaches the same through `update`.
+   */
+  async setRule(
+    ctx: DirectoryContext,
+    id: string,
+    rule: string | null,
+    opts: { ifMatch?: number | undefined } = {},
+  ): Promise<{ group: GroupRecord; changed: boolean }> {
+    return this.update(
+      ctx,
+      id,
+      (current) => ({
+        input: {
+          displayName: current.displayName,
+          externalId: current.externalId,
+          attrs: current.attrs,
+          rule,
+        },
+      }),
+      opts,
+    );
   }
 
   /**
@@ -68,7 +121,32 @@ export class GroupDirectory {
     opts: { ifMatch?: number | undefined } = {},
   ): Promise<{ group: GroupRecord; changed: boolean }> {
     if (!isResourceId(id)) throw new DirectoryError('notFound', `group ${id} not found`);
+    // A rule change must take the tenant's rule lock before the group row (user writes
+    // take it before group rows): guess from an unlocked read, retry locked if wrong.
+    const peek = await this.get(ctx.tenantId, id);
+    let lockForRule = ruleChanges(
+      peek,
+      safely(() => change(peek).input),
+    );
+    for (;;) {
+      try {
+        return await this.updateOnce(ctx, id, change, opts, lockForRule);
+      } catch (err) {
+        if (!(err instanceof RuleLockNeeded) || lockForRule) throw err;
+        lockForRule = true;
+      }
+    }
+  }
+
+  private async updateOnce(
+    ctx: DirectoryContext,
+    id: string,
+    change: (current: GroupRecord) => { input: GroupInput; members?: MemberChanges },
+    opts: { ifMatch?: number | undefined },
+    lockForRule: boolean,
+  ): Promise<{ group: GroupRecord; changed: boolean }> {
     return withTransaction(this.pool, async (tx) => {
+      if (lockForRule) await lockRules(tx, ctx.tenantId, 'exclusive');
       const { rows } = await tx.query<GroupRow>(
         'select * from groups where tenant_id = $1 and id = $2 for update',
         [ctx.tenantId, id],
@@ -89,20 +167,48 @@ export class GroupDirectory {
         );
       }
       const { input: next, members: memberChanges = NO_CHANGES } = change(current);
-      const removed = await removeMembers(tx, id, memberChanges.remove);
+      const ruleChanged = ruleChanges(current, next);
+      if (ruleChanged && !lockForRule) throw new RuleLockNeeded();
+      // Compiled before anything is written: an invalid rule leaves the group unchanged.
+      const compiled: CompiledRule | null | undefined = ruleChanged
+        ? next.rule
+          ? this.rules.compile(next.rule)
+          : null
+        : undefined;
+      const grants = next.grants === undefined ? current.grants : checkGrants(next.grants);
+      const removed = await removeMembers(tx, current, memberChanges.remove);
       const added = await addMembers(tx, ctx.tenantId, id, memberChanges.add);
+      let ruleMembers: { added: number; removed: number } | undefined;
+      if (compiled !== undefined) {
+        ruleMembers = await this.rules.apply(
+          tx,
+          ctx.tenantId,
+          id,
+          compiled && next.rule ? { text: next.rule, compiled } : null,
+        );
+      }
       const groupChanged =
         next.displayName !== current.displayName ||
         next.externalId !== current.externalId ||
-        !isDeepStrictEqual(next.attrs, current.attrs);
+        !isDeepStrictEqual(next.attrs, current.attrs) ||
+        !isDeepStrictEqual(grants, current.grants) ||
+        ruleChanged;
       if (!groupChanged && added.length === 0 && removed.length === 0) {
         return { group: current, changed: false };
       }
       const { rows: updated } = await tx.query<GroupRow>(
-        `update groups set display_name = $3, external_id = $4, attrs = $5,
-                           version = version + 1, updated_at = $6
+        `update groups set display_name = $3, external_id = $4, attrs = $5, grants = $6,
+                           version = version + 1, updated_at = $7
          where tenant_id = $1 and id = $2 returning *`,
-        [ctx.tenantId, id, next.displayName, next.externalId, next.attrs, new Date()],
+        [
+          ctx.tenantId,
+          id,
+          next.displayName,
+          next.externalId,
+          next.attrs,
+          JSON.stringify(grants),
+          new Date(),
+        ],
       );
       const group = groupFromRow(updated[0] as GroupRow);
       await appendAudit(tx, ctx, {
@@ -114,9 +220,18 @@ export class GroupDirectory {
               displayName: current.displayName,
               externalId: current.externalId,
               attrs: current.attrs,
+              rule: current.rule,
+              grants: current.grants,
             }
           : undefined,
-        after: { ...(groupChanged ? next : {}), membersAdded: added, membersRemoved: removed },
+        after: {
+          ...(groupChanged ? { ...next, rule: next.rule ?? current.rule, grants } : {}),
+          membersAdded: added,
+          membersRemoved: removed,
+          ...(ruleMembers
+            ? { ruleMembersAdded: ruleMembers.added, ruleMembersRemoved: ruleMembers.removed }
+            : {}),
+        },
       });
       await recordChange(tx, ctx.tenantId, group, 'updated');
       return { group, changed: true };
@@ -126,7 +241,13 @@ export class GroupDirectory {
   /** Deletes a group and its memberships; the audit event keeps what it was. */
   async delete(ctx: DirectoryContext, id: string): Promise<void> {
     await withTransaction(this.pool, async (tx) => {
+      // Deleting a rule group changes the tenant's rule set: take the rule lock first.
+      const peek = await this.get(ctx.tenantId, id, tx);
+      if (peek.rule !== null) await lockRules(tx, ctx.tenantId, 'exclusive');
       const current = await this.get(ctx.tenantId, id, tx);
+      if (current.rule !== null && peek.rule === null) {
+        throw new DirectoryError('conflict', `group ${id} is being changed by others; try again`);
+      }
       if (current.kind === 'system') {
         throw new DirectoryError(
           'mutability',
@@ -134,6 +255,11 @@ export class GroupDirectory {
         );
       }
       await tx.query('delete from groups where tenant_id = $1 and id = $2', [ctx.tenantId, id]);
+      if (current.rule !== null) {
+        await tx.query('update tenants set rule_generation = rule_generation + 1 where id = $1', [
+          ctx.tenantId,
+        ]);
+      }
       await appendAudit(tx, ctx, {
         subjectType: 'group',
         subjectId: id,
@@ -142,6 +268,8 @@ export class GroupDirectory {
           displayName: current.displayName,
           externalId: current.externalId,
           attrs: current.attrs,
+          rule: current.rule,
+          grants: current.grants,
         },
       });
       await recordChange(tx, ctx.tenantId, current, 'deleted');
@@ -238,15 +366,35 @@ async function addMembers(
   return rows.filter((r) => r.inserted).map((r) => r.id);
 }
 
-/** Removes manual memberships set-based; returns the user ids actually removed. */
+/**
+ * Removes manual memberships set-based; returns the user ids actually removed. Naming a
+ * user who is a member only by the group's rule (or as a system member) is refused: such a
+ * membership follows the rule, never a hand. `'all'` removes the manual ones only.
+ */
 async function removeMembers(
   tx: Queryable,
-  groupId: string,
+  group: GroupRecord,
   remove: string[] | 'all',
 ): Promise<string[]> {
+  const groupId = group.id;
   if (remove !== 'all') {
     const ids = remove.filter(isResourceId);
     if (ids.length === 0) return [];
+    const { rows: automatic } = await tx.query<{ user_id: string; source: string }>(
+      `select gm.user_id, gm.source from group_members gm
+       where gm.group_id = $1 and gm.user_id = any($2::uuid[]) and gm.source <> 'manual'
+         and not exists (select 1 from group_members m
+                         where m.group_id = gm.group_id and m.user_id = gm.user_id and m.source = 'manual')
+       order by gm.user_id limit 10`,
+      [groupId, ids],
+    );
+    if (automatic.length > 0) {
+      const who = automatic.map((r) => r.user_id).join(', ');
+      throw new DirectoryError(
+        'mutability',
+        `${who} ${automatic.length === 1 ? 'is a member' : 'are members'} of "${group.displayName}" by its rule, not by hand, and cannot be removed; change the rule or the user's attributes instead`,
+      );
+    }
     const { rows } = await tx.query<{ user_id: string }>(
       `delete from group_members where group_id = $1 and source = 'manual' and user_id = any($2::uuid[])
        returning user_id`,
@@ -259,6 +407,21 @@ async function removeMembers(
     [groupId],
   );
   return rows.map((r) => r.user_id);
+}
+
+/** Whether `next` asks for another rule than the group has (undefined keeps it). */
+function ruleChanges(current: GroupRecord, next: GroupInput | undefined): boolean {
+  if (next?.rule === undefined) return false;
+  return (next.rule ?? null) !== current.rule;
+}
+
+/** A guess that may fail (a PATCH that does not apply): failing is no rule change. */
+function safely<T>(fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch {
+    return undefined;
+  }
 }
 
 async function recordChange(

@@ -9,6 +9,8 @@ export interface TenantRecord {
 }
 
 export const DEFAULT_TENANT = 'default';
+/** The system group of every tenant: every active user, kept by the directory alone. */
+export const ALL_USERS = 'All Users';
 const TENANT_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/i;
 
 /** Tenants: one care organisation each. */
@@ -23,11 +25,18 @@ export class Tenants {
         'a tenant name is 1-63 letters, digits, "-" or "_", starting with a letter or digit',
       );
     }
+    // A new tenant gets its system group All Users in the same statement.
     const inserted = await this.pool.query<TenantRecord>(
-      `insert into tenants (id, name) values ($1, $2)
-       on conflict ((lower(name))) do nothing
-       returning id, name, settings`,
-      [uuidv7(), name],
+      `with t as (
+         insert into tenants (id, name) values ($1, $2)
+         on conflict ((lower(name))) do nothing
+         returning id, name, settings
+       ), g as (
+         insert into groups (id, tenant_id, display_name, kind, attrs, version, created_at, updated_at)
+         select $3, t.id, $4, 'system', '{}'::jsonb, 1, now(), now() from t
+       )
+       select * from t`,
+      [uuidv7(), name, uuidv7(), ALL_USERS],
     );
     if (inserted.rows[0]) return { tenant: inserted.rows[0], created: true };
     const existing = await this.findByName(name);

@@ -1,10 +1,13 @@
 import { isDeepStrictEqual } from 'node:util';
 import type pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
-import { uniqueViolation } from '../db/sql.ts';
+import { checkUserDelete, prepareUserWrite } from '../care/user-care.ts';
+import { uniqueViolation, withTransaction } from '../db/sql.ts';
 import type { DirectoryContext } from './actor.ts';
 import { DirectoryError } from './directory-error.ts';
 import { hashPassword } from './passwords.ts';
+import { lockRules } from './rule-sql.ts';
+import { type ActiveTransition, UserMemberships } from './user-memberships.ts';
 import {
   auditSnapshot,
   primaryEmail,
@@ -21,22 +24,20 @@ export function isResourceId(id: string): boolean {
   return UUID.test(id);
 }
 
-// One statement writes the row, its audit event and its change event: atomic without a
-// transaction round trip, which is most of the cost of a write on this path.
+// One statement writes the row and its change event, and reads the tenant's rule
+// generation (after the rule lock, so it is current); the next brings the user's group
+// memberships up to date and writes the audit event of both (user-memberships.ts).
 const INSERT_USER = `
   with u as (
     insert into users (id, tenant_id, user_name, external_id, status, primary_email, attrs,
                        password_hash, version, created_at, updated_at)
     values ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9)
     returning *
-  ), a as (
-    insert into audit_events (tenant_id, actor_type, actor_id, subject_type, subject_id, type, after, request_id)
-    select tenant_id, $10, $11, 'user', id, 'user.created', $12::jsonb, $13 from u
   ), c as (
     insert into change_events (tenant_id, resource_type, resource_id, operation, version)
     select tenant_id, 'User', id, 'created', version from u
   )
-  select * from u`;
+  select u.*, (select rule_generation from tenants t where t.id = u.tenant_id) as rule_generation from u`;
 
 // Compare-and-set on `version`: a concurrent writer makes this match no row, and the
 // caller re-reads and re-applies its change instead of overwriting the other one.
@@ -47,14 +48,20 @@ const UPDATE_USER = `
                      version = version + 1, updated_at = $9
     where tenant_id = $1 and id = $2 and version = $10 and status <> 'deleted'
     returning *
-  ), a as (
-    insert into audit_events (tenant_id, actor_type, actor_id, subject_type, subject_id, type, before, after, request_id)
-    select tenant_id, $11, $12, 'user', id, $13, $14::jsonb, $15::jsonb, $16 from u
   ), c as (
     insert into change_events (tenant_id, resource_type, resource_id, operation, version)
     select tenant_id, 'User', id, 'updated', version from u
   )
-  select * from u`;
+  select u.*, (select rule_generation from tenants t where t.id = u.tenant_id) as rule_generation from u`;
+
+type WrittenRow = UserRow & { rule_generation: number };
+
+/** Whether a write moves the account in or out of `active` (what memberships follow). */
+function transitionOf(before: UserRecord['status'], after: UserRecord['status']): ActiveTransition {
+  if (before === 'active' && after !== 'active') return 'deactivated';
+  if (before !== 'active' && after === 'active') return 'reactivated';
+  return undefined;
+}
 
 const SELECT_USER = `select * from users where tenant_id = $1 and id = $2 and status <> 'deleted'`;
 
@@ -70,7 +77,10 @@ function uniquenessError(constraint: string, input: UserInput): DirectoryError {
 
 /** The one write path for accounts, plus the reads the doors need. */
 export class UserDirectory {
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly memberships: UserMemberships = new UserMemberships(),
+  ) {}
 
   async get(tenantId: string, id: string): Promise<UserRecord> {
     if (!isResourceId(id)) throw new DirectoryError('notFound', `user ${id} not found`);
@@ -85,30 +95,37 @@ export class UserDirectory {
   }
 
   /** Creates an account; refuses a userName or primary email already in use. */
-  async create(ctx: DirectoryContext, input: UserInput): Promise<UserRecord> {
+  async create(ctx: DirectoryContext, requested: UserInput): Promise<UserRecord> {
+    // The care directory checks and completes the care extension (src/care/user-care.ts).
+    const { input } = await prepareUserWrite(this.pool, ctx, undefined, requested);
     const now = new Date();
     const passwordHash = input.password === undefined ? null : await hashPassword(input.password);
     try {
-      const { rows } = await this.pool.query<UserRow>({
-        name: 'user_insert',
-        text: INSERT_USER,
-        values: [
-          uuidv7(),
-          ctx.tenantId,
-          input.userName,
-          input.externalId,
-          input.status,
-          primaryEmail(input.attrs),
-          input.attrs,
-          passwordHash,
-          now,
-          ctx.actor.type,
-          ctx.actor.id,
-          JSON.stringify(auditSnapshot(input)),
-          ctx.requestId,
-        ],
+      return await withTransaction(this.pool, async (tx) => {
+        await lockRules(tx, ctx.tenantId, 'shared');
+        const { rows } = await tx.query<WrittenRow>({
+          name: 'user_insert',
+          text: INSERT_USER,
+          values: [
+            uuidv7(),
+            ctx.tenantId,
+            input.userName,
+            input.externalId,
+            input.status,
+            primaryEmail(input.attrs),
+            input.attrs,
+            passwordHash,
+            now,
+          ],
+        });
+        const row = rows[0] as WrittenRow;
+        await this.memberships.sync(tx, ctx, row.id, {
+          generation: row.rule_generation,
+          transition: undefined,
+          audit: { type: 'user.created', before: null, after: auditSnapshot(input) },
+        });
+        return userFromRow(row);
       });
-      return userFromRow(rows[0] as UserRow);
     } catch (err) {
       const constraint = uniqueViolation(err);
       if (constraint) throw uniquenessError(constraint, input);
@@ -135,40 +152,51 @@ export class UserDirectory {
           `user ${id} has changed (version ${current.version})`,
         );
       }
-      const next = change(current);
+      const prepared = await prepareUserWrite(this.pool, ctx, current, change(current));
+      const next = prepared.input;
       if (!hasChanged(current, next)) return { user: current, changed: false };
       const passwordHash = next.password === undefined ? null : await hashPassword(next.password);
-      let rows: UserRow[];
+      let written: UserRecord | undefined;
       try {
-        ({ rows } = await this.pool.query<UserRow>({
-          name: 'user_update',
-          text: UPDATE_USER,
-          values: [
-            ctx.tenantId,
-            id,
-            next.userName,
-            next.externalId,
-            next.status,
-            primaryEmail(next.attrs),
-            next.attrs,
-            passwordHash,
-            new Date(),
-            current.version,
-            ctx.actor.type,
-            ctx.actor.id,
-            opts.auditType ?? 'user.updated',
-            JSON.stringify(auditSnapshot(current)),
-            JSON.stringify(auditSnapshot(next)),
-            ctx.requestId,
-          ],
-        }));
+        written = await withTransaction(this.pool, async (tx) => {
+          await lockRules(tx, ctx.tenantId, 'shared');
+          const { rows } = await tx.query<WrittenRow>({
+            name: 'user_update',
+            text: UPDATE_USER,
+            values: [
+              ctx.tenantId,
+              id,
+              next.userName,
+              next.externalId,
+              next.status,
+              primaryEmail(next.attrs),
+              next.attrs,
+              passwordHash,
+              new Date(),
+              current.version,
+            ],
+          });
+          const row = rows[0];
+          if (!row) return undefined;
+          // The compare-and-set matched `current`, so its status is the one this write left.
+          await this.memberships.sync(tx, ctx, id, {
+            generation: row.rule_generation,
+            transition: transitionOf(current.status, row.status),
+            audit: {
+              type: opts.auditType ?? 'user.updated',
+              before: auditSnapshot(current),
+              after: auditSnapshot(next),
+            },
+          });
+          await prepared.after?.(tx);
+          return userFromRow(row);
+        });
       } catch (err) {
         const constraint = uniqueViolation(err);
         if (constraint) throw uniquenessError(constraint, next);
         throw err;
       }
-      const row = rows[0];
-      if (row) return { user: userFromRow(row), changed: true };
+      if (written) return { user: written, changed: true };
       // Lost the race to another writer: read again and re-apply.
     }
     throw new DirectoryError('conflict', `user ${id} is being changed by others; try again`);
@@ -181,17 +209,27 @@ export class UserDirectory {
    */
   async delete(ctx: DirectoryContext, id: string): Promise<void> {
     if (!isResourceId(id)) throw new DirectoryError('notFound', `user ${id} not found`);
-    const { rows } = await this.pool.query<UserRow & { groups: string[] }>(
-      `with u as (
+    const after = await checkUserDelete(this.pool, ctx, id);
+    const rows = await withTransaction(this.pool, async (tx) => {
+      await lockRules(tx, ctx.tenantId, 'shared');
+      const result = await tx.query<{ id: string }>(
+        `with u as (
          update users set status = 'deleted', deleted_at = now(), updated_at = now(), version = version + 1
          where tenant_id = $1 and id = $2 and status <> 'deleted'
          returning *
        ), m as (
          delete from group_members gm using u where gm.user_id = u.id
          returning gm.group_id, gm.source
+       ), gl as (
+         -- In id order, as user-memberships.ts locks them: no deadlock between two writers.
+         select id from groups where id in (select group_id from m) order by id for no key update
        ), g as (
-         update groups set version = version + 1, updated_at = now()
-         where id in (select group_id from m)
+         update groups set version = groups.version + 1, updated_at = now()
+         from gl where groups.id = gl.id
+         returning groups.id, groups.tenant_id, groups.version
+       ), gc as (
+         insert into change_events (tenant_id, resource_type, resource_id, operation, version)
+         select tenant_id, 'Group', id, 'updated', version from g
        ), a as (
          insert into audit_events (tenant_id, actor_type, actor_id, subject_type, subject_id, type, before, request_id)
          select u.tenant_id, $3, $4, 'user', u.id, 'user.deleted',
@@ -204,8 +242,11 @@ export class UserDirectory {
          select tenant_id, 'User', id, 'deleted', version from u
        )
        select u.id from u`,
-      [ctx.tenantId, id, ctx.actor.type, ctx.actor.id, ctx.requestId],
-    );
+        [ctx.tenantId, id, ctx.actor.type, ctx.actor.id, ctx.requestId],
+      );
+      if (result.rows.length > 0) await after(tx);
+      return result.rows;
+    });
     if (rows.length === 0) throw new DirectoryError('notFound', `user ${id} not found`);
   }
 }

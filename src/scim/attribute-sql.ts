@@ -3,7 +3,7 @@ import type { SCIMError } from './scim-error.ts';
 import { sqlLiteral } from './sql-params.ts';
 
 /** The resource types stored in their own tables (docs/storage.md). */
-export type ResourceTypeName = 'User' | 'Group';
+export type ResourceTypeName = 'User' | 'Group' | 'StaffMember' | 'Site';
 
 /** The SQL type a SCIM value is compared and sorted as. */
 export type SQLValueType = 'text' | 'uuid' | 'boolean' | 'numeric' | 'timestamptz';

@@ -1,4 +1,6 @@
 import { type Context, Hono } from 'hono';
+import { checkSelfService } from '../care/access-rules.ts';
+import { careOf } from '../care/care-extension.ts';
 import type { AppEnv } from '../http/app-env.ts';
 import type { Services } from '../services.ts';
 import { applyPatch } from './patch/apply-patch.ts';
@@ -44,6 +46,7 @@ export function meRoutes(services: Services) {
         if (next.status !== current.status) {
           throw new SCIMError(403, undefined, 'an account cannot activate or deactivate itself');
         }
+        checkSelfService(careOf(current.attrs), careOf(next.attrs));
         return next;
       },
       { ifMatch: ifMatchVersion(c) },

@@ -4,6 +4,7 @@ import { bearerAuth } from '../http/bearer-auth.ts';
 import type { Scope } from '../keys/api-tokens.ts';
 import type { Services } from '../services.ts';
 import { bulkRoute } from './bulk-route.ts';
+import { careResourceRoutes } from './care-resources-routes.ts';
 import { discoveryRoutes } from './discovery-routes.ts';
 import { groupsRoutes } from './groups-routes.ts';
 import { rootSearchRoute } from './list-resources.ts';
@@ -31,6 +32,8 @@ export function scimApp(services: Services, dispatch: (req: Request) => Promise<
   app.use('*', bearerAuth(services.tokens, scopesFor));
   app.route('/Users', usersRoutes(services));
   app.route('/Groups', groupsRoutes(services));
+  app.route('/StaffMembers', careResourceRoutes(services, 'StaffMember'));
+  app.route('/Sites', careResourceRoutes(services, 'Site'));
   app.route('/Me', meRoutes(services));
   app.post('/.search', rootSearchRoute(services));
   app.post('/Bulk', bulkRoute(services, dispatch));

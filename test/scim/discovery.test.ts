@@ -34,6 +34,7 @@ describe('discovery endpoints', () => {
       schema: 'urn:ietf:params:scim:schemas:core:2.0:User',
       schemaExtensions: [
         { schema: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User', required: false },
+        { schema: 'urn:ietf:params:scim:schemas:extension:carebridge:2.0:User', required: false },
       ],
     });
     expect((await t.request('GET', '/scim/v2/ResourceTypes/Group')).status).toBe(200);

@@ -45,7 +45,9 @@ describe('Groups', () => {
       $ref: expect.stringContaining('/Users/'),
     });
     const user = await (await t.request('GET', `/scim/v2/Users/${a}`)).json();
+    // Every active user is also in the tenant's system group All Users (issue 4).
     expect(user.groups).toEqual([
+      expect.objectContaining({ display: 'All Users' }),
       expect.objectContaining({ value: group.id, display: 'Night staff, North site' }),
     ]);
   });
@@ -132,7 +134,7 @@ describe('Groups', () => {
     expect((await t.request('DELETE', `/scim/v2/Groups/${group.id}`)).status).toBe(204);
     expect((await t.request('GET', `/scim/v2/Groups/${group.id}`)).status).toBe(404);
     const user = await (await t.request('GET', `/scim/v2/Users/${a}`)).json();
-    expect(user.groups).toBeUndefined();
+    expect(user.groups).toEqual([expect.objectContaining({ display: 'All Users' })]);
   });
 
   it('Should drop the memberships of a deleted user', async () => {

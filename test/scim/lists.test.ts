@@ -169,7 +169,8 @@ describe('GET /Users with filters, sorting and paging', () => {
     const types = root.Resources.map(
       (r: { meta: { resourceType: string } }) => r.meta.resourceType,
     );
-    expect(types.filter((x: string) => x === 'Group')).toHaveLength(1);
+    // The group created here and the tenant's system group All Users (issue 4).
+    expect(types.filter((x: string) => x === 'Group')).toHaveLength(2);
     expect(root.totalResults).toBe(root.Resources.length);
   });
 });

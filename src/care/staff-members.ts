@@ -1,0 +1,220 @@
+import type pg from 'pg';
+import { v7 as uuidv7 } from 'uuid';
+import { type Queryable, withTransaction } from '../db/sql.ts';
+import type { DirectoryContext } from '../directory/actor.ts';
+import { DirectoryError } from '../directory/directory-error.ts';
+import { checkCareAdmin } from './access-rules.ts';
+import { CARE_USER_SCHEMA } from './care-extension.ts';
+import {
+  type CareInput,
+  type CareRecord,
+  type CareRow,
+  careRecordFromRow,
+  careSnapshot,
+  recordCareChange,
+} from './care-record.ts';
+import { accessActor } from './user-care.ts';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const notFound = (id: string) => new DirectoryError('notFound', `staff member ${id} not found`);
+const invalid = (m: string) => new DirectoryError('invalidValue', m);
+
+/** The access configuration "copy access configuration from an existing staff member" copies. */
+const ACCESS_CONFIGURATION = ['centresOfCare', 'primaryCentreOfCare', 'securityRole'] as const;
+
+/**
+ * Staff members: care worker records that exist with or without users, with their own
+ * centres of care, security role and active flag (deactivating a user leaves them be).
+ * Every write runs in one transaction with its audit and change events.
+ */
+export class StaffMembers {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async get(tenantId: string, id: string, db: Queryable = this.pool): Promise<CareRecord> {
+    if (!UUID.test(id)) throw notFound(id);
+    const { rows } = await db.query<CareRow>(
+      'select * from staff_members where tenant_id = $1 and id = $2',
+      [tenantId, id],
+    );
+    if (!rows[0]) throw notFound(id);
+    return careRecordFromRow(rows[0]);
+  }
+
+  /** The users linked to each staff member of `ids`, in one query (a GIN probe per id). */
+  async usersOf(
+    tenantId: string,
+    ids: string[],
+  ): Promise<Map<string, { value: string; display: string }[]>> {
+    const out = new Map<string, { value: string; display: string }[]>();
+    if (ids.length === 0) return out;
+    const { rows } = await this.pool.query<{ staff_id: string; id: string; user_name: string }>(
+      `select s.id as staff_id, u.id, u.user_name
+       from unnest($2::text[]) s(id)
+       join users u on u.tenant_id = $1 and u.status <> 'deleted'
+        and u.attrs @> jsonb_build_object($3::text, jsonb_build_object('staffMembers',
+              jsonb_build_array(jsonb_build_object('value', s.id))))
+       order by u.user_name`,
+      [tenantId, ids, CARE_USER_SCHEMA],
+    );
+    for (const r of rows) {
+      const list = out.get(r.staff_id) ?? [];
+      list.push({ value: r.id, display: r.user_name });
+      out.set(r.staff_id, list);
+    }
+    return out;
+  }
+
+  /**
+   * Creates a staff member; `copyFrom` copies the access configuration (centres of care,
+   * security role) of an existing one, under whatever the input sets itself.
+   */
+  async create(
+    ctx: DirectoryContext,
+    input: CareInput,
+    opts: { copyFrom?: string | undefined } = {},
+  ): Promise<CareRecord> {
+    return withTransaction(this.pool, async (db) => {
+      checkCareAdmin(await accessActor(db, ctx), 'staffMembers');
+      let attrs: Record<string, unknown> = { active: true, ...input.attrs };
+      if (opts.copyFrom !== undefined) {
+        const source = await this.get(ctx.tenantId, opts.copyFrom, db);
+        const copied: Record<string, unknown> = {};
+        for (const k of ACCESS_CONFIGURATION) if (source.attrs[k] !== undefined) copied[k] = source.attrs[k];
+        attrs = { ...copied, ...attrs };
+      }
+      attrs = await checkCentres(db, ctx.tenantId, attrs);
+      const now = new Date();
+      const { rows } = await db.query<CareRow>(
+        `insert into staff_members (id, tenant_id, display_name, external_id, attrs, created_at, updated_at)
+         values ($1, $2, $3, $4, $5, $6, $6) returning *`,
+        [uuidv7(), ctx.tenantId, input.displayName, input.externalId, attrs, now],
+      );
+      const staff = careRecordFromRow(rows[0] as CareRow);
+      await recordCareChange(db, ctx, {
+        subjectType: 'staff_member',
+        subjectId: staff.id,
+        staffMemberId: staff.id,
+        type: 'staffMember.created',
+        after: { ...careSnapshot(staff), ...(opts.copyFrom ? { copiedFrom: opts.copyFrom } : {}) },
+        resourceType: 'StaffMember',
+        operation: 'created',
+        version: staff.version,
+      });
+      return staff;
+    });
+  }
+
+  async update(
+    ctx: DirectoryContext,
+    id: string,
+    change: (current: CareRecord) => CareInput,
+    opts: { ifMatch?: number | undefined } = {},
+  ): Promise<CareRecord> {
+    return withTransaction(this.pool, async (db) => {
+      checkCareAdmin(await accessActor(db, ctx), 'staffMembers');
+      const { rows } = await db.query<CareRow>(
+        'select * from staff_members where tenant_id = $1 and id = $2 for update',
+        [ctx.tenantId, UUID.test(id) ? id : null],
+      );
+      if (!rows[0]) throw notFound(id);
+      const current = careRecordFromRow(rows[0]);
+      if (opts.ifMatch !== undefined && opts.ifMatch !== current.version) {
+        throw new DirectoryError(
+          'preconditionFailed',
+          `staff member ${id} has changed (version ${current.version})`,
+        );
+      }
+      const next = change(current);
+      const attrs = await checkCentres(db, ctx.tenantId, next.attrs);
+      const { rows: updated } = await db.query<CareRow>(
+        `update staff_members set display_name = $3, external_id = $4, attrs = $5,
+                                  version = version + 1, updated_at = now()
+         where tenant_id = $1 and id = $2 returning *`,
+        [ctx.tenantId, id, next.displayName, next.externalId, attrs],
+      );
+      const staff = careRecordFromRow(updated[0] as CareRow);
+      const deactivated = current.attrs['active'] !== false && attrs['active'] === false;
+      const reactivated = current.attrs['active'] === false && attrs['active'] !== false;
+      await recordCareChange(db, ctx, {
+        subjectType: 'staff_member',
+        subjectId: id,
+        staffMemberId: id,
+        type: deactivated
+          ? 'staffMember.deactivated'
+          : reactivated
+            ? 'staffMember.reactivated'
+            : 'staffMember.updated',
+        before: careSnapshot(current),
+        after: careSnapshot(staff),
+        resourceType: 'StaffMember',
+        operation: 'updated',
+        version: staff.version,
+      });
+      return staff;
+    });
+  }
+
+  /** Deletes a staff member no user is linked to (unlink or deactivate it otherwise). */
+  async delete(ctx: DirectoryContext, id: string): Promise<void> {
+    await withTransaction(this.pool, async (db) => {
+      checkCareAdmin(await accessActor(db, ctx), 'staffMembers');
+      const staff = await this.get(ctx.tenantId, id, db);
+      const { rows } = await db.query(
+        `select 1 from users where tenant_id = $1 and status <> 'deleted'
+           and attrs @> jsonb_build_object($3::text, jsonb_build_object('staffMembers',
+                 jsonb_build_array(jsonb_build_object('value', $2::text)))) limit 1`,
+        [ctx.tenantId, id, CARE_USER_SCHEMA],
+      );
+      if (rows.length > 0) {
+        throw new DirectoryError(
+          'conflict',
+          `staff member ${id} is linked to users; unlink it first or deactivate it`,
+        );
+      }
+      await db.query('delete from staff_members where tenant_id = $1 and id = $2', [ctx.tenantId, id]);
+      await recordCareChange(db, ctx, {
+        subjectType: 'staff_member',
+        subjectId: id,
+        staffMemberId: id,
+        type: 'staffMember.deleted',
+        before: careSnapshot(staff),
+        resourceType: 'StaffMember',
+        operation: 'deleted',
+        version: null,
+      });
+    });
+  }
+
+  /** Clones a staff member: a new name, the same centres of care and security role. */
+  async clone(ctx: DirectoryContext, sourceId: string, displayName: string): Promise<CareRecord> {
+    return this.create(ctx, { displayName, externalId: null, attrs: {} }, { copyFrom: sourceId });
+  }
+}
+
+/** Centres of care must be sites of the tenant; the primary one is among them. */
+async function checkCentres(
+  db: Queryable,
+  tenantId: string,
+  attrs: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
+  const out = { ...attrs };
+  const centres = Array.isArray(out['centresOfCare']) ? [...(out['centresOfCare'] as string[])] : [];
+  const primary = out['primaryCentreOfCare'];
+  if (typeof primary === 'string' && !centres.some((c) => c.toLowerCase() === primary.toLowerCase())) {
+    centres.unshift(primary);
+  }
+  if (centres.length === 0) return out;
+  const { rows } = await db.query<{ code: string }>(
+    `select attrs->>'code' as code from sites
+     where tenant_id = $1 and lower(attrs->>'code') = any($2::text[]) and coalesce(attrs->>'kind', 'site') = 'site'`,
+    [tenantId, centres.map((c) => c.toLowerCase())],
+  );
+  const known = new Map(rows.map((r) => [r.code.toLowerCase(), r.code]));
+  out['centresOfCare'] = centres.map((c) => {
+    const code = known.get(c.toLowerCase());
+    if (!code) throw invalid(`there is no site ${c} to be a centre of care`);
+    return code;
+  });
+  if (typeof primary === 'string') out['primaryCentreOfCare'] = known.get(primary.toLowerCase());
+  return out;
+}

@@ -1,0 +1,279 @@
+import type { Queryable } from '../db/sql.ts';
+import type { DirectoryContext } from '../directory/actor.ts';
+import { DirectoryError } from '../directory/directory-error.ts';
+import type { UserInput, UserRecord, UserStatus } from '../directory/user-record.ts';
+import { type AccessActor, checkAccountChange } from './access-rules.ts';
+import {
+  CARE_USER_SCHEMA,
+  type CareExtension,
+  type CareRoleGrant,
+  careOf,
+  linksOf,
+  rolesOf,
+  staffMemberIdsOf,
+} from './care-extension.ts';
+import { entitlementsOf } from './entitlements.ts';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// Attributes only carebridge writes: a PUT that leaves them out keeps them.
+const KEPT = ['passwordLastChanged', 'lastAuthenticated', 'systemAdministrator'] as const;
+
+/** Work the write path does after the account row is stored, in the same database session. */
+export type AfterWrite = (db: Queryable) => Promise<void>;
+
+const invalid = (msg: string) => new DirectoryError('invalidValue', msg);
+
+/** Who the context's actor is for the access rules; a user actor is read from the database. */
+export async function accessActor(db: Queryable, ctx: DirectoryContext): Promise<AccessActor> {
+  if (ctx.actor.type === 'system' || ctx.actor.type === 'cli') return { kind: 'system' };
+  if (ctx.actor.type !== 'user' || !ctx.actor.id) return { kind: 'client' };
+  const { rows } = await db.query<{ id: string; status: UserStatus; attrs: Record<string, unknown> }>(
+    `select id, status, attrs from users where tenant_id = $1 and id = $2 and status <> 'deleted'`,
+    [ctx.tenantId, ctx.actor.id],
+  );
+  const row = rows[0];
+  if (!row) throw new DirectoryError('forbidden', 'the account behind this token no longer exists');
+  return { kind: 'user', id: row.id, status: row.status, ext: careOf(row.attrs) };
+}
+
+/**
+ * Prepares an account write for the care directory: keeps carebridge-only attributes,
+ * derives `primarySite`/`primaryCareRole` and the roles from each other, checks sites,
+ * programs, staff members and assistant links against the database, computes the
+ * read-only entitlements and `status`, applies the access rules, and on deactivation
+ * removes the care roles (the audit event's `before` remembers them). Returns the input
+ * to store and what to do once it is stored (API tokens follow the account's status).
+ */
+export async function prepareUserWrite(
+  db: Queryable,
+  ctx: DirectoryContext,
+  current: UserRecord | undefined,
+  input: UserInput,
+): Promise<{ input: UserInput; after: AfterWrite | undefined }> {
+  const before = current ? careOf(current.attrs) : {};
+  const ext = careOf(input.attrs);
+  const hadExtension = current !== undefined && CARE_USER_SCHEMA in current.attrs;
+  if (!hadExtension && Object.keys(ext).length === 0 && input.password === undefined) {
+    // Plain SCIM users stay plain: no reads, no extension (keeps the hot path fast).
+    if (ctx.actor.type === 'user') {
+      checkAccountChange(await accessActor(db, ctx), {
+        id: current?.id,
+        before: current && { status: current.status, ext: before },
+        after: { status: input.status, ext },
+      });
+    }
+    return { input, after: tokenFollowUp(ctx, current, input) };
+  }
+  for (const name of KEPT) if (ext[name] === undefined && before[name] !== undefined) ext[name] = before[name];
+  if (input.password !== undefined) ext['passwordLastChanged'] = new Date().toISOString();
+  reconcilePrimary(ext, before);
+  if (input.status === 'inactive' && current && current.status !== 'inactive') {
+    delete ext['roles'];
+    delete ext['primarySite'];
+    delete ext['primaryCareRole'];
+  }
+  await checkReferences(db, ctx, current?.id, ext);
+  computeEntitlements(ext, input.status);
+  ext['status'] = input.status;
+
+  checkAccountChange(await accessActor(db, ctx), {
+    id: current?.id,
+    before: current && { status: current.status, ext: before },
+    after: { status: input.status, ext },
+  });
+  return {
+    input: { ...input, attrs: { ...input.attrs, [CARE_USER_SCHEMA]: ext } },
+    after: tokenFollowUp(ctx, current, input),
+  };
+}
+
+/** `primarySite` + `primaryCareRole` (what an IdP maps) and `roles` describe one fact. */
+function reconcilePrimary(ext: CareExtension, before: CareExtension): void {
+  const roles = rolesOf(ext);
+  const site = ext['primarySite'];
+  const role = ext['primaryCareRole'];
+  const simpleChanged = site !== before['primarySite'] || role !== before['primaryCareRole'];
+  if (typeof site === 'string' && typeof role === 'string' && simpleChanged) {
+    const rest = roles.filter((r) => r.site.toLowerCase() !== site.toLowerCase());
+    const old = roles.find((r) => r.site.toLowerCase() === site.toLowerCase());
+    ext['roles'] = [{ ...old, site, role } as CareRoleGrant, ...rest];
+  } else if (ext['roles'] !== undefined) {
+    const first = roles[0];
+    if (first) {
+      ext['primarySite'] = first.site;
+      ext['primaryCareRole'] = first.role;
+    } else {
+      delete ext['primarySite'];
+      delete ext['primaryCareRole'];
+    }
+  }
+}
+
+async function checkReferences(
+  db: Queryable,
+  ctx: DirectoryContext,
+  userId: string | undefined,
+  ext: CareExtension,
+): Promise<void> {
+  const roles = rolesOf(ext);
+  const links = linksOf(ext);
+  const staff = staffMemberIdsOf(ext);
+  const siteCodes = new Set<string>();
+  for (const r of roles) {
+    const key = r.site.toLowerCase();
+    if (siteCodes.has(key)) throw invalid(`a user has one care role per site; ${r.site} is given twice`);
+    siteCodes.add(key);
+    for (const p of r.programs ?? []) siteCodes.add(p.toLowerCase());
+    if (r.defaultProgram !== undefined && !(r.programs ?? []).includes(r.defaultProgram)) {
+      throw invalid(`the default program ${r.defaultProgram} of ${r.site} is not among its programs`);
+    }
+  }
+  for (const id of [...staff, ...links.map((l) => l.recipient)]) {
+    if (!UUID.test(id)) throw invalid(`${id} is not the id of a staff member or user`);
+  }
+  if (links.length > 0 && !roles.some((r) => r.role === 'assistant')) {
+    throw new DirectoryError(
+      'forbidden',
+      'only a user with the role assistant can be linked to a care recipient',
+    );
+  }
+  if (new Set(links.map((l) => l.recipient)).size !== links.length) {
+    throw invalid('an assistant has at most one link per care recipient');
+  }
+  if (userId !== undefined && links.some((l) => l.recipient === userId)) {
+    throw invalid('an assistant cannot be linked to themselves');
+  }
+  if (siteCodes.size === 0 && staff.length === 0 && links.length === 0) return;
+  // One round trip checks every reference of the write.
+  const { rows } = await db.query<{
+    sites: { code: string; kind: string; parent: string | null }[] | null;
+    staff: { id: string; display: string }[] | null;
+    recipients: string[] | null;
+    multiple: boolean;
+  }>(
+    `select
+       (select jsonb_agg(jsonb_build_object('code', lower(s.attrs->>'code'), 'kind', coalesce(s.attrs->>'kind', 'site'),
+                                            'parent', lower(p.attrs->>'code')))
+          from sites s left join sites p on p.id = s.parent_id
+          where s.tenant_id = $1 and lower(s.attrs->>'code') = any($2::text[])) as sites,
+       (select jsonb_agg(jsonb_build_object('id', m.id, 'display', m.display_name))
+          from staff_members m where m.tenant_id = $1 and m.id = any($3::uuid[])) as staff,
+       (select array_agg(u.id::text) from users u
+          where u.tenant_id = $1 and u.id = any($4::uuid[]) and u.status <> 'deleted') as recipients,
+       coalesce((select (settings->>'multipleStaffMembersPerUser')::boolean from tenants where id = $1), false) as multiple`,
+    [ctx.tenantId, [...siteCodes], staff, links.map((l) => l.recipient)],
+  );
+  const found = rows[0];
+  const sites = new Map((found?.sites ?? []).map((s) => [s.code, s]));
+  for (const r of roles) {
+    const site = sites.get(r.site.toLowerCase());
+    if (!site || site.kind !== 'site') throw invalid(`there is no site ${r.site}`);
+    for (const p of r.programs ?? []) {
+      const program = sites.get(p.toLowerCase());
+      if (!program || program.kind !== 'program' || program.parent !== site.code) {
+        throw invalid(`${p} is not a program of the site ${r.site}`);
+      }
+    }
+  }
+  const staffFound = new Map((found?.staff ?? []).map((s) => [s.id, s.display]));
+  for (const id of staff) if (!staffFound.has(id)) throw invalid(`there is no staff member ${id}`);
+  if (!found?.multiple && staff.length > 1) {
+    throw invalid('this tenant links one staff member per user (multipleStaffMembersPerUser is off)');
+  }
+  if (staff.length > 0) ext['staffMembers'] = staff.map((value) => ({ value, display: staffFound.get(value) }));
+  const recipients = new Set(found?.recipients ?? []);
+  for (const l of links) {
+    if (!recipients.has(l.recipient)) throw invalid(`there is no care recipient ${l.recipient}`);
+  }
+}
+
+/** The computed, read-only entitlements of each link and of the account (seeds table). */
+function computeEntitlements(ext: CareExtension, status: UserStatus): void {
+  const account = status === 'deleted' ? 'removedUser' : 'present';
+  const links = linksOf(ext);
+  if (links.length > 0) {
+    ext['assistantLinks'] = links.map((l) => {
+      const e = entitlementsOf(account === 'present' ? (l.status ?? 'active') : account);
+      return {
+        recipient: l.recipient,
+        status: l.status ?? 'active',
+        seesSchedule: e.seesSchedule,
+        canBeScheduled: e.canBeScheduled,
+        recipientCanApproveTimeReport: e.recipientCanApproveTimeReport,
+      };
+    });
+  }
+  const whole = entitlementsOf(account === 'present' ? 'active' : account);
+  ext['access'] = {
+    // Only an active account signs in (pending, inactive and locked do not).
+    canSignIn: whole.canSignIn && status === 'active',
+    seesOwnProfile: whole.seesOwnProfile && status === 'active',
+    listedAmongStaff: whole.listedAmongStaff,
+    remindedToApproveTimeReport: whole.remindedToApproveTimeReport,
+  };
+}
+
+/**
+ * Deactivation suspends the API tokens the user created and revokes the tokens issued to
+ * it (its sessions); reactivation lifts the suspension (revoked sessions stay revoked).
+ */
+function tokenFollowUp(
+  ctx: DirectoryContext,
+  current: UserRecord | undefined,
+  input: UserInput,
+): AfterWrite | undefined {
+  if (!current || current.status === input.status) return undefined;
+  const id = current.id;
+  if (input.status === 'inactive' || input.status === 'deleted') {
+    return async (db) => {
+      await db.query(
+        `update api_tokens set suspended_at = now()
+         where tenant_id = $1 and created_by = $2 and suspended_at is null and revoked_at is null`,
+        [ctx.tenantId, id],
+      );
+      await db.query(
+        `update api_tokens set revoked_at = now()
+         where tenant_id = $1 and subject_user_id = $2 and revoked_at is null`,
+        [ctx.tenantId, id],
+      );
+    };
+  }
+  if (input.status === 'active' && (current.status === 'inactive' || current.status === 'deleted')) {
+    return async (db) => {
+      await db.query(
+        `update api_tokens set suspended_at = null
+         where tenant_id = $1 and created_by = $2 and suspended_at is not null`,
+        [ctx.tenantId, id],
+      );
+    };
+  }
+  return undefined;
+}
+
+/**
+ * The access rules for a delete into the user bank (status `deleted`); returns the token
+ * follow-up the delete needs once stored. A missing account is left to the caller (404).
+ */
+export async function checkUserDelete(
+  db: Queryable,
+  ctx: DirectoryContext,
+  id: string,
+): Promise<AfterWrite> {
+  const { rows } = await db.query<{ status: UserStatus; attrs: Record<string, unknown> }>(
+    `select status, attrs from users where tenant_id = $1 and id = $2 and status <> 'deleted'`,
+    [ctx.tenantId, id],
+  );
+  const row = rows[0];
+  if (row) {
+    const ext = careOf(row.attrs);
+    checkAccountChange(await accessActor(db, ctx), {
+      id,
+      before: { status: row.status, ext },
+      after: { status: 'deleted', ext },
+    });
+  }
+  const follow = row
+    ? tokenFollowUp(ctx, { id, status: row.status } as UserRecord, { status: 'deleted' } as UserInput)
+    : undefined;
+  return follow ?? (async () => {});
+}

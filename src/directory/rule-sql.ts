@@ -1,0 +1,55 @@
+import type { Queryable } from '../db/sql.ts';
+
+/**
+ * A rule translated to SQL: a boolean expression over the `users` table under the alias
+ * `u`, whose parameters are `$1…$n` = `params`. Built by a door (the SCIM filter
+ * translator) and handed to the directory, which stores it beside the rule's text.
+ */
+export interface CompiledRule {
+  sql: string;
+  params: unknown[];
+}
+
+/**
+ * Turns a rule, a SCIM filter over users (RFC 7644 §3.4.2.2), into SQL. The directory
+ * knows no SCIM: the composition root gives it one of these.
+ * @throws DirectoryError invalidFilter for a rule that is not a valid filter over users.
+ */
+export interface RuleCompiler {
+  compile(rule: string): CompiledRule;
+}
+
+/**
+ * Renumbers the `$n` parameters of a compiled rule by `offset`, so it can sit inside a
+ * statement that has parameters of its own. String literals (quoted schema names) are
+ * left alone; user input is never in the SQL text, only in the parameters.
+ */
+export function shiftParams(sql: string, offset: number): string {
+  if (offset === 0) return sql;
+  return sql
+    .split(/('(?:[^']|'')*')/)
+    .map((part, i) =>
+      i % 2 === 1 ? part : part.replace(/\$(\d+)/g, (_m, n: string) => `$${Number(n) + offset}`),
+    )
+    .join('');
+}
+
+/**
+ * Serialises rule changes against user writes of one tenant: a rule change takes the
+ * tenant's rule lock exclusively, a user write shares it. Then a rule change's set-based
+ * evaluation sees every committed user write, and a user write evaluates the rules every
+ * committed rule change left; neither can miss the other. Taken first in a transaction,
+ * before any row lock, so no lock cycle can form.
+ */
+export async function lockRules(
+  tx: Queryable,
+  tenantId: string,
+  mode: 'shared' | 'exclusive',
+): Promise<void> {
+  await tx.query(
+    mode === 'shared'
+      ? `select pg_advisory_xact_lock_shared(hashtextextended('group-rules:' || $1, 0))`
+      : `select pg_advisory_xact_lock(hashtextextended('group-rules:' || $1, 0))`,
+    [tenantId],
+  );
+}
