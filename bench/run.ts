@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- [--users 10000] [--concurrency 32] [--database postgres|pglite] [--seconds 10]`
+ * `npm run bench -- [--users 10000] [--concurrency 32] [--database postgres|pglite] [--seconds 10] [--rules 200]`
  *
  * Starts carebridge on a fresh database (a new `cb_bench_<time>` database on the server of
  * BENCH_DATABASE_URL, or PGlite in a temporary DATA_DIR), measures the SCIM hot paths with
@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { carePhases } from './care-phase.ts';
 import { BenchClient, type PhaseResult, Recorder, runPhase, timed } from './load.ts';
 import {
   type Child,
@@ -28,6 +29,7 @@ import {
 } from './processes.ts';
 import { type Baseline, checkTargets, PHASE, renderReport } from './report.ts';
 import { RSSSampler } from './rss.ts';
+import { rulePhases } from './rules-phase.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
@@ -45,6 +47,7 @@ function options() {
       concurrency: { type: 'string', default: '32' },
       database: { type: 'string', default: 'postgres' },
       seconds: { type: 'string', default: '10' },
+      rules: { type: 'string', default: '200' },
     },
   });
   const users = Number(values.users);
@@ -58,7 +61,9 @@ function options() {
   if (!(seconds > 0)) throw new Error('--seconds takes a positive number');
   if (database !== 'postgres' && database !== 'pglite')
     throw new Error('--database is postgres or pglite');
-  return { users, concurrency, seconds, database } as const;
+  const rules = Number(values.rules);
+  if (!Number.isInteger(rules) || rules < 0) throw new Error('--rules takes a whole number');
+  return { users, concurrency, seconds, database, rules } as const;
 }
 
 const pad = (i: number) => String(i).padStart(6, '0');
@@ -174,6 +179,8 @@ async function measureCarebridge(
   opts: ReturnType<typeof options>,
   client: BenchClient,
   rss: RSSSampler,
+  rulesClient: BenchClient,
+  careDb: { url?: string; socketDir?: string } = {},
 ): Promise<PhaseResult[]> {
   const phases: PhaseResult[] = [];
   const record = (p: PhaseResult) => {
@@ -280,7 +287,23 @@ async function measureCarebridge(
     }),
   );
 
+  // Users with the care extension (bench/care-phase.ts), next to the plain ones:
+  // before the group and rule phases change the tenant.
+  phases.push(
+    ...(await carePhases({
+      client,
+      rss,
+      created,
+      plain: [...phases],
+      db: careDb,
+      tenant: 'bench',
+      log,
+      ...opts,
+    })),
+  );
   phases.push(...(await groupPhases(opts, client, rss, created)));
+  // Last: they leave rules behind that every later user write would evaluate.
+  phases.push(...(await rulePhases({ client, rulesClient, rss, created, log, ...opts })));
   return phases;
 }
 
@@ -448,6 +471,15 @@ async function main(): Promise<number> {
     );
     const token = tokenOut.trim().split('\n').at(-1)?.trim();
     if (!token) throw new Error(`npm run token printed no token:\n${tokenOut}`);
+    // A second tenant for the group-rule phases (bench/rules-phase.ts).
+    await runNpm(['cli', '--', 'tenants', 'create', 'bench-rules'], env, ROOT);
+    const rulesToken = (
+      await runNpm(['token', '--', '--tenant', 'bench-rules', '--scope', 'scim'], env, ROOT)
+    )
+      .trim()
+      .split('\n')
+      .at(-1)
+      ?.trim();
 
     const bare = await measureBare(
       opts,
@@ -464,10 +496,26 @@ async function main(): Promise<number> {
       },
       opts.concurrency,
     );
+    const rulesClient = new BenchClient(
+      port,
+      {
+        authorization: `Bearer ${rulesToken}`,
+        'content-type': 'application/scim+json',
+        accept: 'application/scim+json',
+      },
+      8,
+    );
     let phases: PhaseResult[];
     try {
-      phases = await measureCarebridge(opts, client, rss);
+      phases = await measureCarebridge(
+        opts,
+        client,
+        rss,
+        rulesClient,
+        scratch ? { url: scratch.url } : { socketDir: dataDir },
+      );
     } finally {
+      rulesClient.close();
       client.close();
       rss.stop();
     }

@@ -53,7 +53,7 @@ export class Migration0003Sso extends Migration {
       create table sso_signin_states (
         id text primary key,
         tenant_id uuid not null references tenants (id),
-        connection_id uuid not null references sso_connections (id) on delete cascade,
+        connection_id uuid references sso_connections (id) on delete cascade,
         kind text not null,
         browser_hash text not null,
         nonce text,
@@ -63,7 +63,11 @@ export class Migration0003Sso extends Migration {
         payload jsonb,
         created_at timestamptz not null default now(),
         expires_at timestamptz not null,
-        constraint sso_signin_states_kind_ck check (kind in ('oidc', 'saml', 'first_login'))
+        -- password_change: local sign-in, no connection; every other kind has one.
+        constraint sso_signin_states_kind_ck
+          check (kind in ('oidc', 'saml', 'first_login', 'password_change')),
+        constraint sso_signin_states_connection_ck
+          check ((kind = 'password_change') = (connection_id is null))
       )`);
     this.addSql(
       `create unique index sso_signin_states_saml_request_uq on sso_signin_states (connection_id, saml_request_id)
@@ -78,7 +82,9 @@ export class Migration0003Sso extends Migration {
         expires_at timestamptz not null,
         primary key (connection_id, assertion_id)
       )`);
-    this.addSql('create index saml_assertions_seen_expires_ix on saml_assertions_seen (expires_at)');
+    this.addSql(
+      'create index saml_assertions_seen_expires_ix on saml_assertions_seen (expires_at)',
+    );
 
     this.addSql(`
       create table local_signin_lockouts (
@@ -87,6 +93,7 @@ export class Migration0003Sso extends Migration {
         failed_count integer not null default 0,
         last_failed_at timestamptz,
         locked_until timestamptz,
+        must_change_password boolean not null default false,
         primary key (tenant_id, user_id)
       )`);
     this.addSql(

@@ -50,7 +50,9 @@ export class Migration0004Care extends Migration {
     this.addSql(
       'create index staff_members_external_id_ix on staff_members (tenant_id, external_id) where external_id is not null',
     );
-    this.addSql('create index staff_members_attrs_gin on staff_members using gin (attrs jsonb_path_ops)');
+    this.addSql(
+      'create index staff_members_attrs_gin on staff_members using gin (attrs jsonb_path_ops)',
+    );
 
     // The audit history filters by staff member and by event type.
     this.addSql('alter table audit_events add column staff_member_id uuid');

@@ -1,6 +1,8 @@
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { Logger } from 'pino';
+import { careAdminApp } from './admin/admin-app.ts';
+import { groupRulesAdminApp } from './admin/group-rules-routes.ts';
 import type { AppEnv } from './http/app-env.ts';
 import { AuthError } from './http/bearer-auth.ts';
 import { requestContext } from './http/request-id.ts';
@@ -30,6 +32,8 @@ export function createApp(services: Services, log: Logger): Hono<AppEnv> {
   app.get('/.well-known/jwks.json', (c) => c.json(services.keys.jwks()));
   app.route('/oauth', oauthRoutes(services));
   mountSso(app, services);
+  app.route('/admin/v1', careAdminApp(services));
+  app.route('/admin/v1', groupRulesAdminApp(services));
   app.route(
     '/scim/v2',
     scimApp(services, async (req) => app.fetch(req)),

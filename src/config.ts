@@ -18,6 +18,8 @@ export interface Config {
   bulkMaxOperations: number;
   /** Seconds a token's revoked/suspended state may be cached by one process. */
   tokenStatusCacheSeconds: number;
+  /** A JSON file of SSO connections applied at start (infrastructure as code); unset: none. */
+  ssoConfigFile: string | undefined;
 }
 
 const schema = z.object({
@@ -33,6 +35,7 @@ const schema = z.object({
   SCIM_MAX_PAGE_SIZE: z.coerce.number().int().positive().max(10_000).default(1000),
   SCIM_BULK_MAX_OPERATIONS: z.coerce.number().int().positive().default(1000),
   TOKEN_STATUS_CACHE_SECONDS: z.coerce.number().int().min(0).default(5),
+  SSO_CONFIG_FILE: z.string().min(1).optional(),
 });
 
 /** Thrown when the environment is invalid; lists every bad field. */
@@ -61,5 +64,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxPageSize: e.SCIM_MAX_PAGE_SIZE,
     bulkMaxOperations: e.SCIM_BULK_MAX_OPERATIONS,
     tokenStatusCacheSeconds: e.TOKEN_STATUS_CACHE_SECONDS,
+    ssoConfigFile: e.SSO_CONFIG_FILE === undefined ? undefined : resolve(e.SSO_CONFIG_FILE),
   };
 }

@@ -4,6 +4,7 @@ import { ConfigError, loadConfig } from './config.ts';
 import { openDatabase } from './db/database.ts';
 import { createLogger } from './log.ts';
 import { createServices } from './services.ts';
+import { applyConnectionFile, ConnectionFileError } from './sso/connection-file.ts';
 
 /** Starts carebridge: config, database (migrated), HTTP server, graceful shutdown. */
 async function main(): Promise<void> {
@@ -26,6 +27,17 @@ async function main(): Promise<void> {
   }
   const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: 20 });
   const services = await createServices(config, db);
+  if (config.ssoConfigFile) {
+    const applied = await applyConnectionFile(services, config.ssoConfigFile).catch((err) => {
+      if (!(err instanceof ConnectionFileError)) throw err;
+      console.error(`SSO_CONFIG_FILE is invalid: ${err.message}`);
+      process.exit(2);
+    });
+    log.info(
+      { connections: applied },
+      `applied ${applied.length} SSO connections from SSO_CONFIG_FILE`,
+    );
+  }
   const app = createApp(services, log);
   const server = serve({ fetch: app.fetch, port: config.port }, (info) => {
     console.log(

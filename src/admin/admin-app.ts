@@ -10,7 +10,9 @@ import { careAdminRoutes } from './care-routes.ts';
 export function careAdminApp(services: Services) {
   const app = new Hono<AppEnv>();
   app.onError(adminErrorResponse);
-  app.use('*', bearerAuth(services.tokens, () => ['admin']));
+  // Per prefix, not '*': other doors mount their own admin routes under /admin/v1 too.
+  const auth = bearerAuth(services.tokens, () => ['admin']);
+  for (const path of ['/audit', '/users/*', '/staff-members/*', '/sites/*']) app.use(path, auth);
   app.route('/', auditRoutes(services));
   app.route('/', careAdminRoutes(services));
   return app;

@@ -20,7 +20,13 @@ function dateParam(c: Context<AppEnv>, name: string): Date | undefined {
   return d;
 }
 
-function intParam(c: Context<AppEnv>, name: string, dflt: number, min: number, max: number): number {
+function intParam(
+  c: Context<AppEnv>,
+  name: string,
+  dflt: number,
+  min: number,
+  max: number,
+): number {
   const v = c.req.query(name);
   if (v === undefined || v === '') return dflt;
   if (!/^\d+$/.test(v)) throw invalid(`${name} must be a whole number`);

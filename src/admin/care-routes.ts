@@ -37,10 +37,11 @@ export function careAdminRoutes(services: Services) {
   const { care } = services.directory;
   const app = new Hono<AppEnv>();
 
-  const step = (status: 'active' | 'inactive' | 'locked' | 'pending') => async (c: Context<AppEnv>) => {
-    const user = await care.lifecycle.setStatus(adminContext(c), idParam(c, 'id'), status);
-    return c.json(userView(user));
-  };
+  const step =
+    (status: 'active' | 'inactive' | 'locked' | 'pending') => async (c: Context<AppEnv>) => {
+      const user = await care.lifecycle.setStatus(adminContext(c), idParam(c, 'id'), status);
+      return c.json(userView(user));
+    };
   app.post('/users/:id/deactivate', step('inactive'));
   app.post('/users/:id/reactivate', step('active'));
   app.post('/users/:id/activate', step('active'));

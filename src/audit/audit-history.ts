@@ -1,3 +1,4 @@
+import { CARE_USER_SCHEMA } from '../care/care-extension.ts';
 import type { Queryable } from '../db/sql.ts';
 
 /** The filters of the audit history (Care Partner: by date, audit type and staff member). */
@@ -9,7 +10,7 @@ export interface AuditQuery {
   start?: Date | undefined;
   end?: Date | undefined;
   types?: string[] | undefined;
-  /** Events about this staff member, or recorded against it. */
+  /** Events about this staff member, recorded against it, or about the users linked to it. */
   staffMemberId?: string | undefined;
   startIndex: number;
   count: number;
@@ -61,12 +62,22 @@ export async function queryAudit(
   if (q.end !== undefined) add((p) => `at < ${p}`, q.end);
   if (q.types !== undefined && q.types.length > 0) add((p) => `type = any(${p}::text[])`, q.types);
   if (q.staffMemberId !== undefined) {
-    add((p) => `(staff_member_id = ${p} or subject_id = ${p})`, q.staffMemberId);
+    // Its own events, and those of the users linked to it (found through users_attrs_gin).
+    add(
+      (p) => `(staff_member_id = ${p} or subject_id = ${p} or subject_id in (
+        select u.id from users u where u.tenant_id = $1 and u.attrs @> jsonb_build_object(
+          '${CARE_USER_SCHEMA}', jsonb_build_object('staffMembers',
+            jsonb_build_array(jsonb_build_object('value', ${p}::text))))))`,
+      q.staffMemberId,
+    );
   }
   const filter = where.join(' and ');
   const limit = params.length + 1;
   const [total, rows] = await Promise.all([
-    db.query<{ total: number }>(`select count(*) as total from audit_events where ${filter}`, params),
+    db.query<{ total: number }>(
+      `select count(*) as total from audit_events where ${filter}`,
+      params,
+    ),
     db.query<AuditRow>(
       `select id, at, type, actor_type, actor_id, subject_type, subject_id, staff_member_id, before, after, request_id
        from audit_events where ${filter}

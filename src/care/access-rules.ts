@@ -5,7 +5,9 @@ import {
   type CareExtension,
   enabledRoleNames,
   flag,
+  linksOf,
   roleNames,
+  staffMemberIdsOf,
 } from './care-extension.ts';
 import { highestRank, lowestRank, mayManage } from './care-roles.ts';
 
@@ -39,8 +41,16 @@ export const SELF_SERVICE_LOCKED = [
 
 const forbidden = (rule: string) => new DirectoryError('forbidden', rule);
 
+// What a client wrote, without what carebridge computes (displays, entitlements).
+function written(ext: CareExtension, name: string): unknown {
+  if (name === 'staffMembers') return staffMemberIdsOf(ext);
+  if (name === 'assistantLinks')
+    return linksOf(ext).map((l) => [l.recipient, l.status ?? 'active']);
+  return ext[name];
+}
+
 const changed = (before: CareExtension, after: CareExtension, name: string) =>
-  !isDeepStrictEqual(before[name], after[name]);
+  !isDeepStrictEqual(written(before, name), written(after, name));
 
 const leavesActive = (before: UserStatus | undefined, after: UserStatus) =>
   (after === 'inactive' || after === 'deleted') && before !== after;
@@ -59,10 +69,16 @@ export function checkAccountChange(
   const before = target.before?.ext ?? {};
   const after = target.after.ext;
   if (actor.kind === 'system') return;
-  if (flag(before, 'systemAdministrator') && leavesActive(target.before?.status, target.after.status)) {
+  if (
+    flag(before, 'systemAdministrator') &&
+    leavesActive(target.before?.status, target.after.status)
+  ) {
     throw forbidden('the reserved system administrator cannot be deactivated or deleted');
   }
-  if (changed(before, after, 'mainAdministrator') && !(actor.kind === 'user' && flag(actor.ext, 'mainAdministrator'))) {
+  if (
+    changed(before, after, 'mainAdministrator') &&
+    !(actor.kind === 'user' && flag(actor.ext, 'mainAdministrator'))
+  ) {
     throw forbidden('only a main administrator may grant or remove main administrator rights');
   }
   if (actor.kind === 'client') return;

@@ -8,7 +8,14 @@ import { Sites } from './sites.ts';
 import { StaffMembers } from './staff-members.ts';
 
 /** Care attributes a cloned user keeps: staff member assignments and where and how they work. */
-const CLONED = ['staffMembers', 'roles', 'workgroup', 'owningOrganisation', 'defaultLocation', 'jobTitle'];
+const CLONED = [
+  'staffMembers',
+  'roles',
+  'workgroup',
+  'owningOrganisation',
+  'defaultLocation',
+  'jobTitle',
+];
 
 /** The care directory: part of the one write path (src/directory), knowing no door. */
 export interface CareDirectory {

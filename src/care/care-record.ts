@@ -1,5 +1,5 @@
-import type { DirectoryContext } from '../directory/actor.ts';
 import type { Queryable } from '../db/sql.ts';
+import type { DirectoryContext } from '../directory/actor.ts';
 
 /** A staff member or a site as stored: the SCIM attributes other than the columns in `attrs`. */
 export interface CareRecord {

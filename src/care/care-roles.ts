@@ -53,6 +53,9 @@ export function highestRank(roles: readonly CareRole[]): number {
  * ETO's rule: A may manage B when A's lowest role across the tenant is at least B's
  * highest. A user without roles manages only users without roles.
  */
-export function mayManage(actorRoles: readonly CareRole[], targetRoles: readonly CareRole[]): boolean {
+export function mayManage(
+  actorRoles: readonly CareRole[],
+  targetRoles: readonly CareRole[],
+): boolean {
   return lowestRank(actorRoles) >= highestRank(targetRoles);
 }

@@ -18,6 +18,8 @@ export interface Entitlements {
   seesOwnProfile: boolean;
   canBeScheduled: boolean;
   listedAmongStaff: boolean;
+  /** Whether shifts already staffed by the assistant stay staffed. */
+  shiftsStayStaffed: 'yes' | 'untilNextSaved' | 'anonymised';
   /** Reminded to approve the time report (when they have shifts). */
   remindedToApproveTimeReport: boolean;
   recipientCanApproveTimeReport: boolean;
@@ -30,6 +32,7 @@ const TABLE: Record<AssistantState, Entitlements> = {
     seesOwnProfile: true,
     canBeScheduled: true,
     listedAmongStaff: true,
+    shiftsStayStaffed: 'yes',
     remindedToApproveTimeReport: true,
     recipientCanApproveTimeReport: true,
   },
@@ -39,6 +42,7 @@ const TABLE: Record<AssistantState, Entitlements> = {
     seesOwnProfile: true,
     canBeScheduled: false,
     listedAmongStaff: true,
+    shiftsStayStaffed: 'untilNextSaved',
     remindedToApproveTimeReport: true,
     recipientCanApproveTimeReport: true,
   },
@@ -48,6 +52,7 @@ const TABLE: Record<AssistantState, Entitlements> = {
     seesOwnProfile: true,
     canBeScheduled: false,
     listedAmongStaff: true,
+    shiftsStayStaffed: 'untilNextSaved',
     remindedToApproveTimeReport: true,
     recipientCanApproveTimeReport: false,
   },
@@ -57,6 +62,7 @@ const TABLE: Record<AssistantState, Entitlements> = {
     seesOwnProfile: false,
     canBeScheduled: false,
     listedAmongStaff: false,
+    shiftsStayStaffed: 'untilNextSaved',
     remindedToApproveTimeReport: true,
     recipientCanApproveTimeReport: false,
   },
@@ -66,6 +72,7 @@ const TABLE: Record<AssistantState, Entitlements> = {
     seesOwnProfile: false,
     canBeScheduled: false,
     listedAmongStaff: false,
+    shiftsStayStaffed: 'anonymised',
     remindedToApproveTimeReport: false,
     recipientCanApproveTimeReport: false,
   },

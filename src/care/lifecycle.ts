@@ -68,7 +68,10 @@ export class Lifecycle {
         ));
       } catch (err) {
         if (uniqueViolation(err)) {
-          throw new DirectoryError('uniqueness', 'its userName or email is in use by another account now');
+          throw new DirectoryError(
+            'uniqueness',
+            'its userName or email is in use by another account now',
+          );
         }
         throw err;
       }
@@ -96,10 +99,14 @@ export class Lifecycle {
   async erase(ctx: DirectoryContext, id: string): Promise<void> {
     await withTransaction(this.pool, async (db) => {
       const actor = await accessActor(db, ctx);
-      if (actor.kind !== 'system' && !(actor.kind === 'user' && flag(actor.ext, 'mainAdministrator'))) {
+      if (
+        actor.kind !== 'system' &&
+        !(actor.kind === 'user' && flag(actor.ext, 'mainAdministrator'))
+      ) {
         throw forbidden('only a main administrator may erase an account');
       }
-      if (actor.kind === 'user' && actor.id === id) throw forbidden('nobody can erase their own account');
+      if (actor.kind === 'user' && actor.id === id)
+        throw forbidden('nobody can erase their own account');
       const { rows } = await db.query<{
         user_name: string;
         external_id: string | null;
@@ -116,7 +123,12 @@ export class Lifecycle {
         throw forbidden('the reserved system administrator cannot be erased');
       }
       const personal = new Set<string>();
-      for (const v of [row.user_name, row.external_id, row.primary_email, ...stringsOf(row.attrs)]) {
+      for (const v of [
+        row.user_name,
+        row.external_id,
+        row.primary_email,
+        ...stringsOf(row.attrs),
+      ]) {
         if (v && v !== ERASED && !UUID.test(v)) personal.add(v);
       }
       const version = await eraseAccount(db, ctx, id, row.attrs);
@@ -174,7 +186,10 @@ async function eraseAccount(
     [ctx.tenantId, id, ERASED],
   );
   // The identities linked at the IdP name the person (subject, often an email).
-  await db.query('delete from sso_identities where tenant_id = $1 and user_id = $2', [ctx.tenantId, id]);
+  await db.query('delete from sso_identities where tenant_id = $1 and user_id = $2', [
+    ctx.tenantId,
+    id,
+  ]);
   return rows[0]?.version ?? 0;
 }
 
@@ -221,8 +236,8 @@ async function wipeEverywhere(
      where tenant_id = $1 and attrs::text ~* $2`,
     [ctx.tenantId, pattern, star],
   );
-  await db.query(
-    `delete from sso_signin_states where tenant_id = $1 and payload::text ~* $2`,
-    [ctx.tenantId, pattern],
-  );
+  await db.query(`delete from sso_signin_states where tenant_id = $1 and payload::text ~* $2`, [
+    ctx.tenantId,
+    pattern,
+  ]);
 }

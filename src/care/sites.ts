@@ -87,17 +87,27 @@ export class Sites {
       if (!rows[0]) throw notFound(id);
       const current = careRecordFromRow(rows[0]);
       if (opts.ifMatch !== undefined && opts.ifMatch !== current.version) {
-        throw new DirectoryError('preconditionFailed', `site ${id} has changed (version ${current.version})`);
+        throw new DirectoryError(
+          'preconditionFailed',
+          `site ${id} has changed (version ${current.version})`,
+        );
       }
       const next = change(current);
       const attrs: Record<string, unknown> = { ...next.attrs, kind: next.attrs['kind'] ?? 'site' };
       if (String(attrs['code'] ?? '').toLowerCase() !== codeOf(current).toLowerCase()) {
-        throw new DirectoryError('mutability', `the code of a site is immutable (${codeOf(current)})`);
+        throw new DirectoryError(
+          'mutability',
+          `the code of a site is immutable (${codeOf(current)})`,
+        );
       }
       const parentId = await this.parentId(db, ctx.tenantId, { ...next, attrs });
       if (kindOf({ attrs }) === 'program' && kindOf(current) === 'site') {
-        const { rows: children } = await db.query('select 1 from sites where parent_id = $1 limit 1', [id]);
-        if (children.length > 0) throw invalid(`site ${codeOf(current)} has programs, so it stays a site`);
+        const { rows: children } = await db.query(
+          'select 1 from sites where parent_id = $1 limit 1',
+          [id],
+        );
+        if (children.length > 0)
+          throw invalid(`site ${codeOf(current)} has programs, so it stays a site`);
       }
       const { rows: updated } = await db.query<CareRow>(
         `update sites set parent_id = $3, display_name = $4, external_id = $5, attrs = $6,
@@ -137,9 +147,12 @@ export class Sites {
         [ctx.tenantId, id, code, CARE_USER_SCHEMA],
       );
       const used = rows[0];
-      if (used?.programs) throw new DirectoryError('conflict', `site ${code} has programs; delete them first`);
-      if (used?.staff) throw new DirectoryError('conflict', `site ${code} is a centre of care of staff members`);
-      if (used?.users) throw new DirectoryError('conflict', `site ${code} is named in users' care roles`);
+      if (used?.programs)
+        throw new DirectoryError('conflict', `site ${code} has programs; delete them first`);
+      if (used?.staff)
+        throw new DirectoryError('conflict', `site ${code} is a centre of care of staff members`);
+      if (used?.users)
+        throw new DirectoryError('conflict', `site ${code} is named in users' care roles`);
       await db.query('delete from sites where tenant_id = $1 and id = $2', [ctx.tenantId, id]);
       await recordCareChange(db, ctx, {
         subjectType: 'site',
@@ -188,14 +201,19 @@ export class Sites {
     return site;
   }
 
-  private async parentId(db: Queryable, tenantId: string, input: CareInput): Promise<string | null> {
+  private async parentId(
+    db: Queryable,
+    tenantId: string,
+    input: CareInput,
+  ): Promise<string | null> {
     const code = input.attrs['code'];
     if (typeof code !== 'string' || !CODE.test(code)) {
       throw invalid('a site code is 1-63 letters, digits, ".", "-" or "_"');
     }
     const parent = input.attrs['parent'];
     if (kindOf(input) === 'site') {
-      if (parent !== undefined) throw invalid('a site has no parent; only a program sits under a site');
+      if (parent !== undefined)
+        throw invalid('a site has no parent; only a program sits under a site');
       return null;
     }
     if (typeof parent !== 'string') throw invalid('a program needs the code of its parent site');
@@ -204,7 +222,8 @@ export class Sites {
       [tenantId, parent],
     );
     const found = rows[0];
-    if (!found || found.kind === 'program') throw invalid(`there is no site ${parent} to hold a program`);
+    if (!found || found.kind === 'program')
+      throw invalid(`there is no site ${parent} to hold a program`);
     return found.id;
   }
 }
@@ -218,7 +237,11 @@ async function insertOrExplain(
     const { rows } = await insert();
     return rows[0] as CareRow;
   } catch (err) {
-    if (uniqueViolation(err)) throw new DirectoryError('uniqueness', `the site code ${String(attrs['code'])} is already in use`);
+    if (uniqueViolation(err))
+      throw new DirectoryError(
+        'uniqueness',
+        `the site code ${String(attrs['code'])} is already in use`,
+      );
     throw err;
   }
 }

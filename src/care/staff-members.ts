@@ -79,7 +79,8 @@ export class StaffMembers {
       if (opts.copyFrom !== undefined) {
         const source = await this.get(ctx.tenantId, opts.copyFrom, db);
         const copied: Record<string, unknown> = {};
-        for (const k of ACCESS_CONFIGURATION) if (source.attrs[k] !== undefined) copied[k] = source.attrs[k];
+        for (const k of ACCESS_CONFIGURATION)
+          if (source.attrs[k] !== undefined) copied[k] = source.attrs[k];
         attrs = { ...copied, ...attrs };
       }
       attrs = await checkCentres(db, ctx.tenantId, attrs);
@@ -171,7 +172,10 @@ export class StaffMembers {
           `staff member ${id} is linked to users; unlink it first or deactivate it`,
         );
       }
-      await db.query('delete from staff_members where tenant_id = $1 and id = $2', [ctx.tenantId, id]);
+      await db.query('delete from staff_members where tenant_id = $1 and id = $2', [
+        ctx.tenantId,
+        id,
+      ]);
       await recordCareChange(db, ctx, {
         subjectType: 'staff_member',
         subjectId: id,
@@ -198,9 +202,14 @@ async function checkCentres(
   attrs: Record<string, unknown>,
 ): Promise<Record<string, unknown>> {
   const out = { ...attrs };
-  const centres = Array.isArray(out['centresOfCare']) ? [...(out['centresOfCare'] as string[])] : [];
+  const centres = Array.isArray(out['centresOfCare'])
+    ? [...(out['centresOfCare'] as string[])]
+    : [];
   const primary = out['primaryCentreOfCare'];
-  if (typeof primary === 'string' && !centres.some((c) => c.toLowerCase() === primary.toLowerCase())) {
+  if (
+    typeof primary === 'string' &&
+    !centres.some((c) => c.toLowerCase() === primary.toLowerCase())
+  ) {
     centres.unshift(primary);
   }
   if (centres.length === 0) return out;

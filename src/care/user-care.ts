@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { Queryable } from '../db/sql.ts';
 import type { DirectoryContext } from '../directory/actor.ts';
 import { DirectoryError } from '../directory/directory-error.ts';
@@ -27,7 +28,11 @@ const invalid = (msg: string) => new DirectoryError('invalidValue', msg);
 export async function accessActor(db: Queryable, ctx: DirectoryContext): Promise<AccessActor> {
   if (ctx.actor.type === 'system' || ctx.actor.type === 'cli') return { kind: 'system' };
   if (ctx.actor.type !== 'user' || !ctx.actor.id) return { kind: 'client' };
-  const { rows } = await db.query<{ id: string; status: UserStatus; attrs: Record<string, unknown> }>(
+  const { rows } = await db.query<{
+    id: string;
+    status: UserStatus;
+    attrs: Record<string, unknown>;
+  }>(
     `select id, status, attrs from users where tenant_id = $1 and id = $2 and status <> 'deleted'`,
     [ctx.tenantId, ctx.actor.id],
   );
@@ -64,7 +69,8 @@ export async function prepareUserWrite(
     }
     return { input, after: tokenFollowUp(ctx, current, input) };
   }
-  for (const name of KEPT) if (ext[name] === undefined && before[name] !== undefined) ext[name] = before[name];
+  for (const name of KEPT)
+    if (ext[name] === undefined && before[name] !== undefined) ext[name] = before[name];
   if (input.password !== undefined) ext['passwordLastChanged'] = new Date().toISOString();
   reconcilePrimary(ext, before);
   if (input.status === 'inactive' && current && current.status !== 'inactive') {
@@ -72,15 +78,15 @@ export async function prepareUserWrite(
     delete ext['primarySite'];
     delete ext['primaryCareRole'];
   }
-  await checkReferences(db, ctx, current?.id, ext);
-  computeEntitlements(ext, input.status);
-  ext['status'] = input.status;
-
+  // Who may comes first: a refusal names its rule even when the input is also wrong.
   checkAccountChange(await accessActor(db, ctx), {
     id: current?.id,
     before: current && { status: current.status, ext: before },
     after: { status: input.status, ext },
   });
+  await checkReferences(db, ctx, current?.id, ext, before);
+  computeEntitlements(ext, input.status);
+  ext['status'] = input.status;
   return {
     input: { ...input, attrs: { ...input.attrs, [CARE_USER_SCHEMA]: ext } },
     after: tokenFollowUp(ctx, current, input),
@@ -114,6 +120,7 @@ async function checkReferences(
   ctx: DirectoryContext,
   userId: string | undefined,
   ext: CareExtension,
+  before: CareExtension,
 ): Promise<void> {
   const roles = rolesOf(ext);
   const links = linksOf(ext);
@@ -121,17 +128,26 @@ async function checkReferences(
   const siteCodes = new Set<string>();
   for (const r of roles) {
     const key = r.site.toLowerCase();
-    if (siteCodes.has(key)) throw invalid(`a user has one care role per site; ${r.site} is given twice`);
+    if (siteCodes.has(key))
+      throw invalid(`a user has one care role per site; ${r.site} is given twice`);
     siteCodes.add(key);
     for (const p of r.programs ?? []) siteCodes.add(p.toLowerCase());
     if (r.defaultProgram !== undefined && !(r.programs ?? []).includes(r.defaultProgram)) {
-      throw invalid(`the default program ${r.defaultProgram} of ${r.site} is not among its programs`);
+      throw invalid(
+        `the default program ${r.defaultProgram} of ${r.site} is not among its programs`,
+      );
     }
   }
   for (const id of [...staff, ...links.map((l) => l.recipient)]) {
     if (!UUID.test(id)) throw invalid(`${id} is not the id of a staff member or user`);
   }
-  if (links.length > 0 && !roles.some((r) => r.role === 'assistant')) {
+  // A new or reopened link needs the role; links kept while the roles go (deactivation) stay.
+  const had = new Map(linksOf(before).map((l) => [l.recipient, l.status]));
+  const linking = links.some((l) => {
+    const was = had.get(l.recipient);
+    return was === undefined || (was === 'removed' && l.status !== 'removed');
+  });
+  if (linking && !roles.some((r) => r.role === 'assistant')) {
     throw new DirectoryError(
       'forbidden',
       'only a user with the role assistant can be linked to a care recipient',
@@ -144,6 +160,12 @@ async function checkReferences(
     throw invalid('an assistant cannot be linked to themselves');
   }
   if (siteCodes.size === 0 && staff.length === 0 && links.length === 0) return;
+  // References the stored account already has were checked when written, and nothing they
+  // name can be deleted while named: a write that keeps them (most writes) reads nothing.
+  if (isDeepStrictEqual(referencesOf(ext), referencesOf(before))) {
+    if (staff.length > 0) ext['staffMembers'] = before['staffMembers'];
+    return;
+  }
   // One round trip checks every reference of the write.
   const { rows } = await db.query<{
     sites: { code: string; kind: string; parent: string | null }[] | null;
@@ -167,10 +189,10 @@ async function checkReferences(
   const sites = new Map((found?.sites ?? []).map((s) => [s.code, s]));
   for (const r of roles) {
     const site = sites.get(r.site.toLowerCase());
-    if (!site || site.kind !== 'site') throw invalid(`there is no site ${r.site}`);
+    if (site?.kind !== 'site') throw invalid(`there is no site ${r.site}`);
     for (const p of r.programs ?? []) {
       const program = sites.get(p.toLowerCase());
-      if (!program || program.kind !== 'program' || program.parent !== site.code) {
+      if (program?.kind !== 'program' || program.parent !== site.code) {
         throw invalid(`${p} is not a program of the site ${r.site}`);
       }
     }
@@ -178,13 +200,24 @@ async function checkReferences(
   const staffFound = new Map((found?.staff ?? []).map((s) => [s.id, s.display]));
   for (const id of staff) if (!staffFound.has(id)) throw invalid(`there is no staff member ${id}`);
   if (!found?.multiple && staff.length > 1) {
-    throw invalid('this tenant links one staff member per user (multipleStaffMembersPerUser is off)');
+    throw invalid(
+      'this tenant links one staff member per user (multipleStaffMembersPerUser is off)',
+    );
   }
-  if (staff.length > 0) ext['staffMembers'] = staff.map((value) => ({ value, display: staffFound.get(value) }));
+  if (staff.length > 0)
+    ext['staffMembers'] = staff.map((value) => ({ value, display: staffFound.get(value) }));
   const recipients = new Set(found?.recipients ?? []);
   for (const l of links) {
     if (!recipients.has(l.recipient)) throw invalid(`there is no care recipient ${l.recipient}`);
   }
+}
+
+function referencesOf(ext: CareExtension) {
+  return {
+    roles: rolesOf(ext).map((r) => [r.site.toLowerCase(), r.programs ?? []]),
+    staff: staffMemberIdsOf(ext),
+    recipients: linksOf(ext).map((l) => l.recipient),
+  };
 }
 
 /** The computed, read-only entitlements of each link and of the account (seeds table). */
@@ -238,7 +271,10 @@ function tokenFollowUp(
       );
     };
   }
-  if (input.status === 'active' && (current.status === 'inactive' || current.status === 'deleted')) {
+  if (
+    input.status === 'active' &&
+    (current.status === 'inactive' || current.status === 'deleted')
+  ) {
     return async (db) => {
       await db.query(
         `update api_tokens set suspended_at = null
@@ -273,7 +309,11 @@ export async function checkUserDelete(
     });
   }
   const follow = row
-    ? tokenFollowUp(ctx, { id, status: row.status } as UserRecord, { status: 'deleted' } as UserInput)
+    ? tokenFollowUp(
+        ctx,
+        { id, status: row.status } as UserRecord,
+        { status: 'deleted' } as UserInput,
+      )
     : undefined;
   return follow ?? (async () => {});
 }

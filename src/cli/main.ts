@@ -4,15 +4,17 @@ import { openDatabase } from '../db/database.ts';
 import { DirectoryError } from '../directory/directory-error.ts';
 import { isScope, type Scope } from '../keys/api-tokens.ts';
 import { createServices, type Services } from '../services.ts';
+import { runSsoCommand, SSO_USAGE, SsoUsageError } from './sso-commands.ts';
 
 const USAGE = `usage:
   npm run cli -- tenants create NAME
   npm run cli -- tenants list
-  npm run token -- --tenant NAME --scope scim [--scope scim:read] [--name TEXT] [--expires-in SECONDS]
+  npm run token -- --tenant NAME --scope scim [--scope scim:read] [--name TEXT] [--expires-in SECONDS] [--user USER_ID]
   npm run cli -- tokens revoke --tenant NAME ID
   npm run cli -- clients create --tenant NAME --scope scim [--name TEXT]
   npm run cli -- clients revoke --tenant NAME CLIENT_ID
-  npm run cli -- keys rotate`;
+  npm run cli -- keys rotate
+${SSO_USAGE}`;
 
 class UsageError extends Error {}
 
@@ -35,6 +37,7 @@ function scopes(values: string[] | undefined): Scope[] {
 }
 
 async function run(services: Services, argv: string[]): Promise<void> {
+  if (argv[0] === 'sso') return runSsoCommand(services, argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -43,6 +46,8 @@ async function run(services: Services, argv: string[]): Promise<void> {
       scope: { type: 'string', multiple: true },
       name: { type: 'string' },
       'expires-in': { type: 'string' },
+      // A token that acts as this user: the care access rules apply to it (admin API, /Me).
+      user: { type: 'string' },
     },
   });
   const [noun, verb, arg] = positionals;
@@ -63,10 +68,13 @@ async function run(services: Services, argv: string[]): Promise<void> {
     if (expires !== undefined && !(Number.isInteger(expires) && expires > 0)) {
       throw new UsageError('--expires-in takes a whole number of seconds');
     }
+    const tenant = await tenantId(services, values.tenant);
+    if (values.user) await services.directory.users.get(tenant, values.user);
     const issued = await services.tokens.issue({
-      tenantId: await tenantId(services, values.tenant),
+      tenantId: tenant,
       scopes: scopes(values.scope),
       name: values.name ?? 'cli token',
+      ...(values.user ? { userId: values.user } : {}),
       ...(expires ? { expiresInSeconds: expires } : {}),
     });
     console.error(
@@ -116,6 +124,7 @@ async function main(): Promise<number> {
   } catch (err) {
     if (
       err instanceof UsageError ||
+      err instanceof SsoUsageError ||
       err instanceof DirectoryError ||
       (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION'
     ) {

@@ -6,6 +6,7 @@ import { type Queryable, withTransaction } from '../db/sql.ts';
 import type { DirectoryContext } from './actor.ts';
 import { DirectoryError } from './directory-error.ts';
 import {
+  type GroupGrant,
   type GroupInput,
   type GroupMember,
   type GroupRecord,
@@ -18,6 +19,14 @@ import { type CompiledRule, lockRules } from './rule-sql.ts';
 import { isResourceId } from './users.ts';
 
 const NO_CHANGES: MemberChanges = { add: [], remove: [] };
+
+/** A group of a user, with what it grants its members (a "role via group"). */
+export interface UserGroup {
+  value: string;
+  display: string;
+  type: 'direct' | 'indirect';
+  grants: GroupGrant[];
+}
 
 /** Thrown inside a group update that found a rule change it had not locked for. */
 class RuleLockNeeded extends Error {}
@@ -176,8 +185,14 @@ export class GroupDirectory {
           : null
         : undefined;
       const grants = next.grants === undefined ? current.grants : checkGrants(next.grants);
+      // Replacing all members lists the rule members too (a GET sent back as a PUT): they
+      // are members already and must not become manual ones that outlive the rule.
+      const toAdd =
+        memberChanges.remove === 'all'
+          ? await withoutAutomaticMembers(tx, id, memberChanges.add)
+          : memberChanges.add;
       const removed = await removeMembers(tx, current, memberChanges.remove);
-      const added = await addMembers(tx, ctx.tenantId, id, memberChanges.add);
+      const added = await addMembers(tx, ctx.tenantId, id, toAdd);
       let ruleMembers: { added: number; removed: number } | undefined;
       if (compiled !== undefined) {
         ruleMembers = await this.rules.apply(
@@ -304,30 +319,28 @@ export class GroupDirectory {
   }
 
   /** The groups of several users in one query, for the User `groups` attribute. */
-  async groupsOf(
-    tenantId: string,
-    userIds: string[],
-  ): Promise<Map<string, { value: string; display: string; type: 'direct' | 'indirect' }[]>> {
-    const result = new Map<
-      string,
-      { value: string; display: string; type: 'direct' | 'indirect' }[]
-    >(userIds.map((u) => [u, []]));
+  async groupsOf(tenantId: string, userIds: string[]): Promise<Map<string, UserGroup[]>> {
+    const result = new Map<string, UserGroup[]>(userIds.map((u) => [u, []]));
     if (userIds.length === 0) return result;
     const { rows } = await this.pool.query<{
       user_id: string;
       group_id: string;
       display_name: string;
+      grants: GroupGrant[];
     }>(
-      `select distinct gm.user_id, g.id as group_id, g.display_name
+      `select distinct gm.user_id, g.id as group_id, g.display_name, g.grants
        from group_members gm join groups g on g.id = gm.group_id
        where gm.tenant_id = $1 and gm.user_id = any($2::uuid[])
        order by gm.user_id, g.display_name, g.id`,
       [tenantId, userIds],
     );
     for (const row of rows) {
-      result
-        .get(row.user_id)
-        ?.push({ value: row.group_id, display: row.display_name, type: 'direct' });
+      result.get(row.user_id)?.push({
+        value: row.group_id,
+        display: row.display_name,
+        type: 'direct',
+        grants: row.grants,
+      });
     }
     return result;
   }
@@ -407,6 +420,25 @@ async function removeMembers(
     [groupId],
   );
   return rows.map((r) => r.user_id);
+}
+
+/** `userIds` less those who are members only by rule or as system members. */
+async function withoutAutomaticMembers(
+  tx: Queryable,
+  groupId: string,
+  userIds: string[],
+): Promise<string[]> {
+  const ids = userIds.filter(isResourceId);
+  if (ids.length === 0) return userIds;
+  const { rows } = await tx.query<{ user_id: string }>(
+    `select user_id from group_members
+     where group_id = $1 and user_id = any($2::uuid[])
+     group by user_id having bool_and(source <> 'manual')`,
+    [groupId, ids],
+  );
+  if (rows.length === 0) return userIds;
+  const automatic = new Set(rows.map((r) => r.user_id));
+  return userIds.filter((id) => !automatic.has(id));
 }
 
 /** Whether `next` asks for another rule than the group has (undefined keeps it). */

@@ -16,9 +16,10 @@ interface RuleSet {
 
 /**
  * $1 tenant, $2 user, $3 leaving active, $4 actor type, $5 actor id, $6 audit type,
- * $7 request id, $8 rule group ids, $9 audit before, $10 audit after.
+ * $7 request id, $8 rule group ids, $9 audit before, $10 audit after, $11 the rule
+ * generation the statement was compiled for.
  */
-const FIXED = 10;
+const FIXED = 11;
 /** Tenants whose rule set one process keeps compiled. */
 const MAX_CACHED = 1_000;
 
@@ -46,17 +47,33 @@ export class UserMemberships {
   private readonly sets = new Map<string, RuleSet>();
 
   /**
-   * @param generation the tenant's `rule_generation`, read after the rule lock was taken
-   *   (it says whether the compiled rule set this process holds is current).
+   * Runs in the caller's transaction, which holds the tenant's rule lock (shared). The
+   * compiled rule set this process holds is used as it is; the statement checks it is
+   * still the tenant's current generation and, when a rule changed meanwhile, does
+   * nothing, so the set is reloaded and the statement run again.
    */
   async sync(
     tx: Queryable,
     ctx: DirectoryContext,
     userId: string,
-    opts: { generation: number; transition: ActiveTransition; audit: UserWriteAudit },
+    opts: { transition: ActiveTransition; audit: UserWriteAudit },
   ): Promise<{ added: number; removed: number }> {
-    const set = await this.ruleSet(tx, ctx.tenantId, opts.generation);
-    const { rows } = await tx.query<{ added: number; removed: number }>({
+    let set = this.sets.get(ctx.tenantId) ?? (await this.load(tx, ctx.tenantId));
+    for (;;) {
+      const result = await this.run(tx, ctx, userId, opts, set);
+      if (result) return result;
+      set = await this.load(tx, ctx.tenantId);
+    }
+  }
+
+  private async run(
+    tx: Queryable,
+    ctx: DirectoryContext,
+    userId: string,
+    opts: { transition: ActiveTransition; audit: UserWriteAudit },
+    set: RuleSet,
+  ): Promise<{ added: number; removed: number } | undefined> {
+    const { rows } = await tx.query<{ fresh: boolean; added: number; removed: number }>({
       name: set.name,
       text: set.sql,
       values: [
@@ -70,21 +87,33 @@ export class UserMemberships {
         set.groupIds,
         opts.audit.before === null ? null : JSON.stringify(opts.audit.before),
         JSON.stringify(opts.audit.after),
+        set.generation,
         ...set.params,
       ],
     });
-    return rows[0] ?? { added: 0, removed: 0 };
+    const row = rows[0];
+    return row?.fresh ? { added: row.added, removed: row.removed } : undefined;
   }
 
-  /** The tenant's rules compiled into one statement, rebuilt when the generation moved. */
-  private async ruleSet(tx: Queryable, tenantId: string, generation: number): Promise<RuleSet> {
-    const cached = this.sets.get(tenantId);
-    if (cached && cached.generation === generation) return cached;
-    const { rows } = await tx.query<{ id: string; rule_sql: string; rule_params: unknown[] }>(
-      `select id, rule_sql, rule_params from groups
-       where tenant_id = $1 and rule is not null order by id`,
+  /** The tenant's rules, read with their generation in one snapshot, as one statement. */
+  private async load(tx: Queryable, tenantId: string): Promise<RuleSet> {
+    const { rows: all } = await tx.query<{
+      generation: number;
+      id: string | null;
+      rule_sql: string | null;
+      rule_params: unknown[] | null;
+    }>(
+      `select t.rule_generation as generation, g.id, g.rule_sql, g.rule_params
+       from tenants t left join groups g on g.tenant_id = t.id and g.rule is not null
+       where t.id = $1 order by g.id`,
       [tenantId],
     );
+    const generation = Number(all[0]?.generation ?? 0);
+    const rows = all.filter((r) => r.id !== null) as {
+      id: string;
+      rule_sql: string;
+      rule_params: unknown[];
+    }[];
     const params: unknown[] = [];
     const cases = rows.map((r, i) => {
       const sql = shiftParams(r.rule_sql, FIXED + params.length);
@@ -115,15 +144,19 @@ function membershipStatement(cases: string[]): string {
          from users u
          cross join lateral unnest(array_remove(array[${cases.join(', ')}], null)) as h(n)
          join unnest($8::uuid[]) with ordinality as r(group_id, n) on r.n = h.n
-         where u.tenant_id = $1 and u.id = $2 and u.status = 'active'`;
+         where u.tenant_id = $1 and u.id = $2 and u.status = 'active' and exists (select 1 from fresh)`;
   return `
-    with hit as (${hit}),
+    with fresh as (
+      -- The rule set this statement was compiled from is still the tenant's.
+      select 1 from tenants where id = $1 and rule_generation = $11::bigint
+    ), hit as (${hit}),
     wanted as (
       select group_id, 'rule'::text as source from hit
       union all
       select g.id, 'system'::text from groups g
       where g.tenant_id = $1 and g.kind = 'system'
         and exists (select 1 from users u where u.tenant_id = $1 and u.id = $2 and u.status = 'active')
+        and exists (select 1 from fresh)
     ), ins as (
       insert into group_members (tenant_id, group_id, user_id, source)
       select $1, group_id, $2, source from wanted
@@ -133,11 +166,13 @@ function membershipStatement(cases: string[]): string {
       delete from group_members gm
       where gm.user_id = $2 and gm.tenant_id = $1 and (gm.source <> 'manual' or $3::boolean)
         and not exists (select 1 from wanted w where w.group_id = gm.group_id and w.source = gm.source)
+        and exists (select 1 from fresh)
       returning gm.group_id, gm.source
     ), touched as (
-      -- Locked in id order, so two writers touching the same groups cannot deadlock.
+      -- Locked in id order, so two writers touching the same groups cannot deadlock. All
+      -- Users keeps its version: every account write of the tenant would queue on its row.
       select g.id from groups g
-      where g.id in (select group_id from ins union select group_id from del)
+      where g.id in (select group_id from ins union select group_id from del) and g.kind <> 'system'
       order by g.id
       for no key update
     ), bumped as (
@@ -154,6 +189,8 @@ function membershipStatement(cases: string[]): string {
           || coalesce((select jsonb_build_object('membershipsAdded', jsonb_agg(jsonb_build_object('group', group_id, 'source', source) order by group_id, source)) from ins having count(*) > 0), '{}'::jsonb)
           || coalesce((select jsonb_build_object('membershipsRemoved', jsonb_agg(jsonb_build_object('group', group_id, 'source', source) order by group_id, source)) from del having count(*) > 0), '{}'::jsonb),
         $7
+      where exists (select 1 from fresh)
     )
-    select (select count(*) from ins)::int as added, (select count(*) from del)::int as removed`;
+    select exists (select 1 from fresh) as fresh,
+           (select count(*) from ins)::int as added, (select count(*) from del)::int as removed`;
 }

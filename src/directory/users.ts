@@ -6,7 +6,7 @@ import { uniqueViolation, withTransaction } from '../db/sql.ts';
 import type { DirectoryContext } from './actor.ts';
 import { DirectoryError } from './directory-error.ts';
 import { hashPassword } from './passwords.ts';
-import { lockRules } from './rule-sql.ts';
+import { RULE_LOCK_SHARED } from './rule-sql.ts';
 import { type ActiveTransition, UserMemberships } from './user-memberships.ts';
 import {
   auditSnapshot,
@@ -24,9 +24,9 @@ export function isResourceId(id: string): boolean {
   return UUID.test(id);
 }
 
-// One statement writes the row and its change event, and reads the tenant's rule
-// generation (after the rule lock, so it is current); the next brings the user's group
-// memberships up to date and writes the audit event of both (user-memberships.ts).
+// One statement writes the row and its change event and takes the tenant's rule lock
+// (shared); the next, in the same transaction, brings the user's group memberships up to
+// date and writes the audit event of both (user-memberships.ts).
 const INSERT_USER = `
   with u as (
     insert into users (id, tenant_id, user_name, external_id, status, primary_email, attrs,
@@ -36,8 +36,8 @@ const INSERT_USER = `
   ), c as (
     insert into change_events (tenant_id, resource_type, resource_id, operation, version)
     select tenant_id, 'User', id, 'created', version from u
-  )
-  select u.*, (select rule_generation from tenants t where t.id = u.tenant_id) as rule_generation from u`;
+  ), l as (${RULE_LOCK_SHARED('$2')})
+  select u.* from u cross join l`;
 
 // Compare-and-set on `version`: a concurrent writer makes this match no row, and the
 // caller re-reads and re-applies its change instead of overwriting the other one.
@@ -51,10 +51,8 @@ const UPDATE_USER = `
   ), c as (
     insert into change_events (tenant_id, resource_type, resource_id, operation, version)
     select tenant_id, 'User', id, 'updated', version from u
-  )
-  select u.*, (select rule_generation from tenants t where t.id = u.tenant_id) as rule_generation from u`;
-
-type WrittenRow = UserRow & { rule_generation: number };
+  ), l as (${RULE_LOCK_SHARED('$1')})
+  select u.* from u cross join l`;
 
 /** Whether a write moves the account in or out of `active` (what memberships follow). */
 function transitionOf(before: UserRecord['status'], after: UserRecord['status']): ActiveTransition {
@@ -102,8 +100,7 @@ export class UserDirectory {
     const passwordHash = input.password === undefined ? null : await hashPassword(input.password);
     try {
       return await withTransaction(this.pool, async (tx) => {
-        await lockRules(tx, ctx.tenantId, 'shared');
-        const { rows } = await tx.query<WrittenRow>({
+        const { rows } = await tx.query<UserRow>({
           name: 'user_insert',
           text: INSERT_USER,
           values: [
@@ -118,9 +115,8 @@ export class UserDirectory {
             now,
           ],
         });
-        const row = rows[0] as WrittenRow;
+        const row = rows[0] as UserRow;
         await this.memberships.sync(tx, ctx, row.id, {
-          generation: row.rule_generation,
           transition: undefined,
           audit: { type: 'user.created', before: null, after: auditSnapshot(input) },
         });
@@ -159,8 +155,7 @@ export class UserDirectory {
       let written: UserRecord | undefined;
       try {
         written = await withTransaction(this.pool, async (tx) => {
-          await lockRules(tx, ctx.tenantId, 'shared');
-          const { rows } = await tx.query<WrittenRow>({
+          const { rows } = await tx.query<UserRow>({
             name: 'user_update',
             text: UPDATE_USER,
             values: [
@@ -180,7 +175,6 @@ export class UserDirectory {
           if (!row) return undefined;
           // The compare-and-set matched `current`, so its status is the one this write left.
           await this.memberships.sync(tx, ctx, id, {
-            generation: row.rule_generation,
             transition: transitionOf(current.status, row.status),
             audit: {
               type: opts.auditType ?? 'user.updated',
@@ -211,18 +205,18 @@ export class UserDirectory {
     if (!isResourceId(id)) throw new DirectoryError('notFound', `user ${id} not found`);
     const after = await checkUserDelete(this.pool, ctx, id);
     const rows = await withTransaction(this.pool, async (tx) => {
-      await lockRules(tx, ctx.tenantId, 'shared');
       const result = await tx.query<{ id: string }>(
-        `with u as (
+        `with l as (${RULE_LOCK_SHARED('$1')}), u as (
          update users set status = 'deleted', deleted_at = now(), updated_at = now(), version = version + 1
-         where tenant_id = $1 and id = $2 and status <> 'deleted'
+         where tenant_id = $1 and id = $2 and status <> 'deleted' and exists (select 1 from l)
          returning *
        ), m as (
          delete from group_members gm using u where gm.user_id = u.id
          returning gm.group_id, gm.source
        ), gl as (
          -- In id order, as user-memberships.ts locks them: no deadlock between two writers.
-         select id from groups where id in (select group_id from m) order by id for no key update
+         select id from groups where id in (select group_id from m) and kind <> 'system'
+         order by id for no key update
        ), g as (
          update groups set version = groups.version + 1, updated_at = now()
          from gl where groups.id = gl.id

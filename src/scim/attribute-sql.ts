@@ -1,3 +1,4 @@
+import { CARE_USER_SCHEMA } from '../care/care-extension.ts';
 import type { AttributeDef, SchemaRegistry } from './schema-registry.ts';
 import type { SCIMError } from './scim-error.ts';
 import { sqlLiteral } from './sql-params.ts';
@@ -289,6 +290,10 @@ function topLevel(
         if (!user) return memberships(ctx, def, 'group');
         break;
     }
+  }
+  // The care extension's read-only `status` is the lifecycle column itself (docs/storage.md).
+  if (ctx.resourceType === 'User' && extensionUrn === CARE_USER_SCHEMA && def.name === 'status') {
+    return column(def, `${a}.status`, 'text', false);
   }
   const base =
     extensionUrn === undefined ? `${a}.attrs` : `${a}.attrs->${sqlLiteral(extensionUrn)}`;

@@ -7,7 +7,7 @@ import { scimJSON } from './scim-json.ts';
 
 const BULK_REQUEST = 'urn:ietf:params:scim:api:messages:2.0:BulkRequest';
 const BULK_RESPONSE = 'urn:ietf:params:scim:api:messages:2.0:BulkResponse';
-const PATH = /^\/(Users|Groups)(\/[^/?#]+)?$/;
+const PATH = /^\/(Users|Groups|StaffMembers|Sites)(\/[^/?#]+)?$/;
 const BULK_REF = /bulkId:([\w.~-]+)/g;
 
 interface BulkOperation {
@@ -45,7 +45,9 @@ function parseOperations(body: Record<string, unknown>): BulkOperation[] {
     }
     const path = op['path'];
     if (typeof path !== 'string' || !PATH.test(path)) {
-      throw invalidSyntax(`operation ${i}: path must be /Users, /Groups or one of their resources`);
+      throw invalidSyntax(
+        `operation ${i}: path must be /Users, /Groups, /StaffMembers, /Sites or one of their resources`,
+      );
     }
     const bulkId = op['bulkId'];
     if (method === 'POST') {

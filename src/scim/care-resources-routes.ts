@@ -1,7 +1,7 @@
 import { type Context, Hono } from 'hono';
+import { SITE_SCHEMA, STAFF_MEMBER_SCHEMA } from '../care/care-extension.ts';
 import type { CareInput, CareRecord, CareRow } from '../care/care-record.ts';
 import { careRecordFromRow } from '../care/care-record.ts';
-import { SITE_SCHEMA, STAFF_MEMBER_SCHEMA } from '../care/care-extension.ts';
 import type { DirectoryContext } from '../directory/actor.ts';
 import type { AppEnv } from '../http/app-env.ts';
 import type { Services } from '../services.ts';
@@ -22,7 +22,11 @@ const NOT_ATTRS = new Set(['schemas', 'id', 'meta', 'externalId', 'displayName',
 /** What one care resource type needs from the directory. */
 interface CareStore {
   get(tenantId: string, id: string): Promise<CareRecord>;
-  create(ctx: DirectoryContext, input: CareInput, opts?: { copyFrom?: string }): Promise<CareRecord>;
+  create(
+    ctx: DirectoryContext,
+    input: CareInput,
+    opts?: { copyFrom?: string },
+  ): Promise<CareRecord>;
   update(
     ctx: DirectoryContext,
     id: string,
@@ -138,8 +142,16 @@ export function careResourceRoutes(services: Services, type: CareType) {
       query.rows ? db.pool.query<CareRow>(query.rows.sql, query.rows.params) : undefined,
     ]);
     const { resources, nextCursor } = query.page(rows?.rows ?? []);
-    const projection = compileProjection(registry, type, params.attributes, params.excludedAttributes);
-    const users = await extras(tenantId, resources.map((r) => r.id));
+    const projection = compileProjection(
+      registry,
+      type,
+      params.attributes,
+      params.excludedAttributes,
+    );
+    const users = await extras(
+      tenantId,
+      resources.map((r) => r.id),
+    );
     return scimJSON(c, {
       schemas: [LIST_RESPONSE],
       totalResults: Number(total.rows[0]?.total ?? 0),
@@ -148,7 +160,9 @@ export function careResourceRoutes(services: Services, type: CareType) {
       ...(nextCursor ? { nextCursor } : {}),
       Resources: resources.map((row) => {
         const u = users?.get(row.id);
-        return projection.apply(careToSCIM(type, careRecordFromRow(row), base, u ? { users: u } : {}));
+        return projection.apply(
+          careToSCIM(type, careRecordFromRow(row), base, u ? { users: u } : {}),
+        );
       }),
     });
   };
@@ -205,7 +219,9 @@ export function careResourceRoutes(services: Services, type: CareType) {
       directoryContext(c),
       c.req.param('id'),
       (current) =>
-        careInputFromSCIM(applyPatch(registry, type, careToSCIM(type, current, base), body).resource),
+        careInputFromSCIM(
+          applyPatch(registry, type, careToSCIM(type, current, base), body).resource,
+        ),
       { ifMatch: ifMatchVersion(c) },
     );
     return scimJSON(c, await present(c, updated));

@@ -77,7 +77,10 @@ export function groupsRoutes(services: Services) {
       c.req.param('id'),
       (current) => {
         const patched = applyPatch(registry, 'Group', groupToSCIM(current, base), body);
-        return { input: groupInputFromSCIM(patched.resource), members: patched.memberChanges };
+        return {
+          input: groupInputFromSCIM(patched.resource, 'clear'),
+          members: patched.memberChanges,
+        };
       },
       { ifMatch: ifMatchVersion(c) },
     );

@@ -1,5 +1,7 @@
 import type { GroupMember, GroupRecord } from '../directory/group-record.ts';
 import type { UserRecord } from '../directory/user-record.ts';
+import { CARE_GROUP_SCHEMA, groupExtensionToSCIM } from './group-extension.ts';
+import { rolesViaGroups, type UserGroupEntry } from './group-roles.ts';
 import { GROUP_SCHEMA, USER_SCHEMA } from './schema-registry.ts';
 
 /** A SCIM resource as plain JSON. */
@@ -25,7 +27,7 @@ export function versionFromETag(
 export function userToSCIM(
   user: UserRecord,
   baseUrl: string,
-  groups?: { value: string; display: string; type: string }[],
+  groups?: UserGroupEntry[],
 ): SCIMResource {
   const schemas = [USER_SCHEMA];
   for (const key of Object.keys(user.attrs)) if (key.startsWith('urn:')) schemas.push(key);
@@ -35,7 +37,16 @@ export function userToSCIM(
   Object.assign(out, user.attrs);
   out['active'] = user.status === 'active';
   if (groups && groups.length > 0) {
-    out['groups'] = groups.map((g) => ({ ...g, $ref: `${baseUrl}/Groups/${g.value}` }));
+    out['groups'] = groups.map(({ grants: _grants, ...g }) => ({
+      ...g,
+      $ref: `${baseUrl}/Groups/${g.value}`,
+    }));
+    // Roles held through groups (issue 4), read-only beside the user's own.
+    const viaGroups = rolesViaGroups(groups);
+    if (viaGroups.length > 0) {
+      const own = Array.isArray(out['roles']) ? (out['roles'] as unknown[]) : [];
+      out['roles'] = [...own, ...viaGroups];
+    }
   }
   out['meta'] = {
     resourceType: 'User',
@@ -66,6 +77,11 @@ export function groupToSCIM(
       type: 'User',
       $ref: `${baseUrl}/Users/${m.value}`,
     }));
+  }
+  const extension = groupExtensionToSCIM(group, members);
+  if (extension) {
+    out[CARE_GROUP_SCHEMA] = extension;
+    (out['schemas'] as string[]).push(CARE_GROUP_SCHEMA);
   }
   out['meta'] = {
     resourceType: 'Group',

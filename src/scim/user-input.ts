@@ -1,4 +1,5 @@
 import type { UserInput, UserRecord, UserStatus } from '../directory/user-record.ts';
+import { withoutGroupRoles } from './group-roles.ts';
 import type { SCIMResource } from './representation.ts';
 
 /** Attributes that are columns, computed, or messages rather than stored attributes. */
@@ -23,6 +24,10 @@ export function userInputFromSCIM(resource: SCIMResource, current?: UserRecord):
   for (const [key, value] of Object.entries(resource)) {
     if (!NOT_ATTRS.has(key) && value !== undefined && value !== null) attrs[key] = value;
   }
+  // Roles held through groups are shown on the user, never stored with it.
+  const roles = withoutGroupRoles(attrs['roles']);
+  if (roles === undefined) delete attrs['roles'];
+  else attrs['roles'] = roles;
   return {
     userName: resource['userName'] as string,
     externalId: typeof resource['externalId'] === 'string' ? resource['externalId'] : null,

@@ -81,7 +81,8 @@ export async function linkIdentity(
   );
 }
 
-function withLastAuthenticated(
+/** `attrs` with `lastAuthenticated` (carebridge extension) set to `at`. */
+export function withLastAuthenticated(
   attrs: Record<string, unknown>,
   at: Date,
 ): Record<string, unknown> {
@@ -106,7 +107,10 @@ export async function refreshAccount(
   identity: IdpIdentity,
   user: UserRecord,
 ): Promise<UserRecord> {
-  const mapped = mapClaims(effectiveMapping(connection.protocol, connection.attributeMapping), identity.claims);
+  const mapped = mapClaims(
+    effectiveMapping(connection.protocol, connection.attributeMapping),
+    identity.claims,
+  );
   const { user: updated } = await directory.users.update(
     ctx,
     user.id,
@@ -115,7 +119,9 @@ export async function refreshAccount(
       externalId: current.externalId,
       status: current.status,
       attrs: withLastAuthenticated(
-        connection.updateAttributes === 'always' ? mergeAttrs(current.attrs, mapped.attrs) : current.attrs,
+        connection.updateAttributes === 'always'
+          ? mergeAttrs(current.attrs, mapped.attrs)
+          : current.attrs,
         new Date(),
       ),
     }),
@@ -132,7 +138,10 @@ export async function createAccount(
   identity: IdpIdentity,
   choice: { locale: string; timezone: string },
 ): Promise<UserRecord> {
-  const mapped = mapClaims(effectiveMapping(connection.protocol, connection.attributeMapping), identity.claims);
+  const mapped = mapClaims(
+    effectiveMapping(connection.protocol, connection.attributeMapping),
+    identity.claims,
+  );
   const userName = mapped.userName ?? identity.email ?? identity.subject;
   let user: UserRecord;
   try {

@@ -1,9 +1,9 @@
-import { Hono } from 'hono';
 import type { Context } from 'hono';
-import { AuthError, bearerAuth } from '../http/bearer-auth.ts';
-import type { AppEnv } from '../http/app-env.ts';
-import { DirectoryError } from '../directory/directory-error.ts';
+import { Hono } from 'hono';
 import type { DirectoryContext } from '../directory/actor.ts';
+import { DirectoryError } from '../directory/directory-error.ts';
+import type { AppEnv } from '../http/app-env.ts';
+import { AuthError, bearerAuth } from '../http/bearer-auth.ts';
 import type { ApiTokens } from '../keys/api-tokens.ts';
 import { ConnectionInputSchema } from './connection-settings.ts';
 import { redactConnection, type SsoConnections } from './connections.ts';
@@ -20,7 +20,11 @@ const STATUS: Partial<Record<DirectoryError['code'], 400 | 403 | 404 | 409 | 412
 
 function ctxOf(c: Context<AppEnv>): DirectoryContext {
   const p = c.get('principal');
-  return { tenantId: p.tenantId, actor: { type: 'token', id: p.tokenId }, requestId: c.get('requestId') };
+  return {
+    tenantId: p.tenantId,
+    actor: { type: 'token', id: p.tokenId },
+    requestId: c.get('requestId'),
+  };
 }
 
 /**
@@ -37,7 +41,9 @@ export function ssoAdminRoutes(tokens: ApiTokens, connections: SsoConnections): 
   });
 
   app.get('/:slug', async (c) =>
-    c.json(redactConnection(await connections.get(c.get('principal').tenantId, c.req.param('slug')))),
+    c.json(
+      redactConnection(await connections.get(c.get('principal').tenantId, c.req.param('slug'))),
+    ),
   );
 
   // PUT creates or replaces the connection named in the URL.
@@ -63,7 +69,8 @@ export function ssoAdminRoutes(tokens: ApiTokens, connections: SsoConnections): 
   });
 
   app.onError((err, c) => {
-    if (err instanceof AuthError) return c.json({ error: err.code, message: err.message }, err.status);
+    if (err instanceof AuthError)
+      return c.json({ error: err.code, message: err.message }, err.status);
     if (err instanceof DirectoryError) {
       return c.json({ error: err.code, message: err.message }, STATUS[err.code] ?? 400);
     }

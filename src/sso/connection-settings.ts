@@ -38,9 +38,7 @@ export const SamlSettingsSchema = z
     spEncryptionCert: PEM.optional(),
     /** Clock skew allowed on NotBefore/NotOnOrAfter, in seconds (bounded). */
     clockSkewSeconds: z.number().int().min(0).max(300).default(60),
-    nameIdFormat: z
-      .string()
-      .default('urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress'),
+    nameIdFormat: z.string().default('urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress'),
     /** Whether the IdP's email attribute counts as verified (for linking by email). */
     emailVerified: z.boolean().default(false),
   })

@@ -25,6 +25,7 @@ export function checkReturnUrl(requested: string | undefined, allowed: string[])
     const u = new URL(a);
     return `${u.origin}${u.pathname}` === key;
   });
-  if (!ok) throw new SsoError('return_url', `return URL ${url.origin}${url.pathname} is not allowed`);
+  if (!ok)
+    throw new SsoError('return_url', `return URL ${url.origin}${url.pathname} is not allowed`);
   return url.toString();
 }

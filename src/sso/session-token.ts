@@ -1,33 +1,37 @@
 import { randomUUID } from 'node:crypto';
+import { CARE_USER_SCHEMA, careOf, rolesOf, staffMemberIdsOf } from '../care/care-extension.ts';
 import type { UserRecord } from '../directory/user-record.ts';
 import type { SigningKeys } from '../keys/signing-keys.ts';
 
 /** The carebridge extension of the SCIM user (built by the care domain). */
-export const CAREBRIDGE_USER_URN = 'urn:ietf:params:scim:schemas:extension:carebridge:2.0:User';
+export const CAREBRIDGE_USER_URN = CARE_USER_SCHEMA;
+
+/** The `connection` of a local (password) sign-in; no slug can take this form. */
+export const LOCAL_SIGN_IN = '(local)';
 
 /** How long the token handed to the care application lives: it is exchanged at once. */
 export const SESSION_TOKEN_SECONDS = 120;
 
-function stringList(v: unknown, pick: (item: Record<string, unknown>) => unknown): string[] {
-  if (!Array.isArray(v)) return [];
-  return v
-    .map((item) => (typeof item === 'string' ? item : item && typeof item === 'object' ? pick(item) : undefined))
-    .filter((s): s is string => typeof s === 'string' && s !== '');
+/** A care role as the session token carries it: the role at one site. */
+export interface CareRoleClaim {
+  site: string;
+  role: string;
 }
 
-/** Care roles and staff member ids from the carebridge extension; empty when it is absent. */
+/**
+ * Care roles (enabled sites only) and staff member ids from the carebridge extension, read
+ * with the care domain's own accessors; empty arrays when the extension is absent.
+ */
 export function careClaims(attrs: Record<string, unknown>): {
-  care_roles: string[];
+  care_roles: CareRoleClaim[];
   staff_member_ids: string[];
 } {
-  const ext = attrs[CAREBRIDGE_USER_URN];
-  const e = ext && typeof ext === 'object' ? (ext as Record<string, unknown>) : {};
+  const ext = careOf(attrs);
   return {
-    care_roles: stringList(e['careRoles'], (r) => r['role'] ?? r['value']),
-    staff_member_ids: [
-      ...stringList(e['staffMemberIds'], (s) => s['value']),
-      ...stringList(e['staffMembers'], (s) => s['value']),
-    ],
+    care_roles: rolesOf(ext)
+      .filter((r) => r.disabled !== true)
+      .map((r) => ({ site: r.site, role: r.role })),
+    staff_member_ids: staffMemberIdsOf(ext),
   };
 }
 
@@ -53,8 +57,9 @@ export async function issueSessionToken(
       zoneinfo,
       groups: opts.groups,
       ...careClaims(user.attrs),
-      amr: ['sso'],
-      sso_connection: opts.connection,
+      ...(opts.connection === LOCAL_SIGN_IN
+        ? { amr: ['pwd'] }
+        : { amr: ['sso'], sso_connection: opts.connection }),
     },
     { audience: new URL(opts.returnUrl).origin, expiresIn: `${SESSION_TOKEN_SECONDS}s` },
   );

@@ -79,14 +79,19 @@ export async function completeSignIn(
     checkAccountStatus(existing);
     await linkIdentity(deps.pool, connection, identity, existing.id);
     const user = await refreshAccount(deps.directory, ctx, connection, identity, existing);
-    return { kind: 'redirect', location: await sessionRedirect(deps, connection, user, opts.returnUrl) };
+    return {
+      kind: 'redirect',
+      location: await sessionRedirect(deps, connection, user, opts.returnUrl),
+    };
   }
   if (!connection.jit) {
     throw new SsoError('no_account', `no account for ${identity.issuer} ${identity.subject}`);
   }
   const lists = await tenantLists(deps.pool, connection.tenantId);
   const claimed = matchLocale(identity.locale, lists.locales);
-  const locale = claimed ?? (identity.locale ? undefined : localeFromAcceptLanguage(opts.acceptLanguage, lists.locales));
+  const locale =
+    claimed ??
+    (identity.locale ? undefined : localeFromAcceptLanguage(opts.acceptLanguage, lists.locales));
   const timezone = matchTimeZone(identity.zoneinfo, lists.timeZones);
   if (locale && timezone) {
     return {
@@ -130,9 +135,10 @@ export async function createAndRedirect(
   return sessionRedirect(deps, connection, user, opts.returnUrl);
 }
 
-async function sessionRedirect(
+/** The return URL with a new session token for the account, its groups read in one query. */
+export async function sessionRedirect(
   deps: SsoDeps,
-  connection: SsoConnection,
+  connection: SsoConnection | { slug: string },
   user: UserRecord,
   returnUrl: string,
 ): Promise<string> {

@@ -6,8 +6,9 @@ export const SIGNIN_TTL_SECONDS = 600;
 
 export interface SigninState {
   tenantId: string;
-  connectionId: string;
-  kind: 'oidc' | 'saml' | 'first_login';
+  /** Null only for a local sign-in's password change. */
+  connectionId: string | null;
+  kind: 'oidc' | 'saml' | 'first_login' | 'password_change';
   /** SHA-256 of the browser-binding cookie; empty where no cookie can be bound (SAML POST). */
   browserHash: string;
   nonce: string | null;
@@ -19,7 +20,7 @@ export interface SigninState {
 
 interface StateRow {
   tenant_id: string;
-  connection_id: string;
+  connection_id: string | null;
   kind: SigninState['kind'];
   browser_hash: string;
   nonce: string | null;

@@ -3,6 +3,7 @@ import { getCookie, setCookie } from 'hono/cookie';
 import type { AppEnv } from '../http/app-env.ts';
 import type { Services } from '../services.ts';
 import { type SsoConnection, SsoConnections } from './connections.ts';
+import { localRoutes } from './local/local-routes.tsx';
 import type { OidcConfigurations } from './oidc/oidc-configuration.ts';
 import { redeemCode, startAuthorization, takeState } from './oidc/oidc-steps.ts';
 import { FirstLoginPage } from './pages/first-login-page.tsx';
@@ -167,7 +168,9 @@ export function ssoApp(rt: SsoRuntime): Hono<AppEnv> {
     const field = (name: string) => (typeof form[name] === 'string' ? (form[name] as string) : '');
     const state = await rt.states.consumeKind(field('state'), 'first_login');
     if (!state) throw new SsoError('state_mismatch', 'unknown, used or expired first-login state');
-    const connection = await rt.connections.byId(state.connectionId);
+    const connection = state.connectionId
+      ? await rt.connections.byId(state.connectionId)
+      : undefined;
     if (!connection) throw new SsoError('unknown_connection', 'the connection was removed');
     return guarded(connection, async () => {
       if (!browserMatches(state.browserHash, getCookie(c, BROWSER_COOKIE))) {
@@ -179,16 +182,30 @@ export function ssoApp(rt: SsoRuntime): Hono<AppEnv> {
       const timezone = lists.timeZones.find((z) => z === field('timezone'));
       if (!locale || !timezone) {
         const again = await rt.states.save(state);
-        return renderFirstLogin(c, rt, again, connection.tenantId, payload, new SsoError('invalid_choice').userMessage);
+        return renderFirstLogin(
+          c,
+          rt,
+          again,
+          connection.tenantId,
+          payload,
+          new SsoError('invalid_choice').userMessage,
+        );
       }
-      const location = await createAndRedirect(rt, connection, payload.identity, { locale, timezone }, {
-        requestId: c.get('requestId'),
-        returnUrl: state.returnUrl,
-      });
+      const location = await createAndRedirect(
+        rt,
+        connection,
+        payload.identity,
+        { locale, timezone },
+        {
+          requestId: c.get('requestId'),
+          returnUrl: state.returnUrl,
+        },
+      );
       return c.redirect(location, 303);
     });
   });
 
+  app.route('/local', localRoutes(rt));
   app.route('/', samlRoutes(rt));
 
   app.onError((err, c) => ssoErrorResponse(c, err, rt.pool));

@@ -28,9 +28,13 @@ export type SsoErrorCode =
   | 'account_locked'
   | 'account_deleted'
   | 'invalid_choice'
-  | 'account_conflict';
+  | 'account_conflict'
+  | 'invalid_credentials'
+  | 'locked_out'
+  | 'password_rules'
+  | 'local_disabled';
 
-const STATUS: Record<SsoErrorCode, 400 | 403 | 404 | 409> = {
+const STATUS: Record<SsoErrorCode, 400 | 401 | 403 | 404 | 409> = {
   unknown_connection: 404,
   connection_disabled: 403,
   state_mismatch: 400,
@@ -57,6 +61,10 @@ const STATUS: Record<SsoErrorCode, 400 | 403 | 404 | 409> = {
   account_deleted: 403,
   invalid_choice: 400,
   account_conflict: 409,
+  invalid_credentials: 401,
+  locked_out: 403,
+  password_rules: 400,
+  local_disabled: 404,
 };
 
 /** What the person signing in reads: never a detail an attacker could use. */
@@ -87,11 +95,16 @@ const MESSAGE: Record<SsoErrorCode, string> = {
   account_deleted: 'Your account has been removed.',
   invalid_choice: 'Please choose a language and a time zone from the lists.',
   account_conflict: 'An account with your user name or email exists and cannot be linked.',
+  invalid_credentials: 'The user name or password is wrong.',
+  locked_out:
+    'Too many failed sign-ins: the account is locked for a while. Try again later or ask your administrator to unlock it.',
+  password_rules: 'The new password does not follow the password rules.',
+  local_disabled: 'Sign-in with a password is not available here.',
 };
 
 /** A refused sign-in; `detail` goes to the audit trail and the log, never to the page. */
 export class SsoError extends Error {
-  readonly status: 400 | 403 | 404 | 409;
+  readonly status: 400 | 401 | 403 | 404 | 409;
   /** Filled in by the flow that refused, so the refusal is audited against them. */
   tenantId: string | undefined;
   connectionId: string | undefined;

@@ -23,7 +23,10 @@ function agent(acceptLanguage = 'sv-SE,sv;q=0.9,en;q=0.5') {
 
 /** Signs in through /sso/okta/login and returns where carebridge sent the browser. */
 async function signIn(ua: UserAgent, returnTo = RETURN_URL) {
-  return ua.go('GET', `http://carebridge.test/sso/okta/login?return_to=${encodeURIComponent(returnTo)}`);
+  return ua.go(
+    'GET',
+    `http://carebridge.test/sso/okta/login?return_to=${encodeURIComponent(returnTo)}`,
+  );
 }
 
 async function verifySession(location: string) {
@@ -39,7 +42,11 @@ async function verifySession(location: string) {
 beforeAll(async () => {
   t = await createTestApp();
   idp = await startOidcIdp({
-    redirectUris: ['http://carebridge.test/sso/okta/callback', 'http://carebridge.test/sso/other/callback'],
+    redirectUris: [
+      'http://carebridge.test/sso/okta/callback',
+      'http://carebridge.test/sso/other/callback',
+      'http://carebridge.test/sso/okta-key/callback',
+    ],
   });
   tenantId = (await t.services.directory.tenants.ensure('default')).tenant.id;
   await putConnection(t, 'okta', {
@@ -72,7 +79,9 @@ describe('OIDC sign-in, happy path', () => {
     expect(user?.attrs['locale']).toBe('sv-SE');
     expect(user?.attrs['timezone']).toBe('Europe/Stockholm');
     expect(user?.attrs['name']).toEqual({ givenName: 'Anna', familyName: 'Berg' });
-    expect(user?.attrs['emails']).toEqual([{ value: 'anna@north.example', type: 'work', primary: true }]);
+    expect(user?.attrs['emails']).toEqual([
+      { value: 'anna@north.example', type: 'work', primary: true },
+    ]);
     const { payload } = await verifySession(stoppedAt ?? '');
     expect(payload).toMatchObject({
       sub: user?.id,
@@ -106,14 +115,18 @@ describe('OIDC sign-in, happy path', () => {
     );
     expect(rows[0].n).toBe(1);
     const user = await userByName(t, tenantId, 'anna');
-    expect((user?.attrs['name'] as { givenName: string }).givenName).toBe('Annie');
+    expect(user?.attrs['name']).toMatchObject({ givenName: 'Annie' });
     const ext = user?.attrs[URN] as { lastAuthenticated: string };
     expect(Date.now() - Date.parse(ext.lastAuthenticated)).toBeLessThan(60_000);
     expect((await auditEvents(t, 'user.signed_in')).length).toBeGreaterThanOrEqual(1);
   });
 
   it('Should keep issued tokens verifiable after the signing key rotates', async () => {
-    idp.signInAs('sub-anna', { email: 'anna@north.example', email_verified: true, preferred_username: 'anna' });
+    idp.signInAs('sub-anna', {
+      email: 'anna@north.example',
+      email_verified: true,
+      preferred_username: 'anna',
+    });
     const { stoppedAt } = await signIn(agent());
     await t.services.keys.rotate();
     const { payload } = await verifySession(stoppedAt ?? '');
@@ -121,7 +134,11 @@ describe('OIDC sign-in, happy path', () => {
   });
 
   it('Should ask the browser for its time zone when the IdP gives none, and use Accept-Language', async () => {
-    idp.signInAs('sub-bo', { email: 'bo@north.example', email_verified: true, preferred_username: 'bo' });
+    idp.signInAs('sub-bo', {
+      email: 'bo@north.example',
+      email_verified: true,
+      preferred_username: 'bo',
+    });
     const ua = agent('sv-SE,sv;q=0.9');
     const { res, url } = await signIn(ua);
     expect(url).toContain('/sso/okta/callback');
@@ -183,12 +200,70 @@ describe('OIDC sign-in, happy path', () => {
       );
     }
   });
+
+  it('Should authenticate to the IdP with private_key_jwt and put the new account in the default groups', async () => {
+    const group = await t.services.directory.groups.create(
+      { tenantId, actor: { type: 'system', id: null }, requestId: null },
+      { displayName: 'Nurses', externalId: null, attrs: {} },
+      [],
+    );
+    await putConnection(t, 'okta-key', {
+      protocol: 'oidc',
+      allowedReturnUrls: [RETURN_URL],
+      defaultGroups: [group.id],
+      oidc: {
+        issuer: idp.issuer,
+        clientId: idp.keyClientId,
+        clientAuth: 'private_key_jwt',
+        privateKeyJwk: idp.keyClientJwk,
+      },
+    });
+    idp.signInAs('sub-gun', {
+      email: 'gun@north.example',
+      preferred_username: 'gun',
+      zoneinfo: 'Europe/Stockholm',
+      locale: 'sv-SE',
+    });
+    const { stoppedAt } = await agent().go(
+      'GET',
+      `http://carebridge.test/sso/okta-key/login?return_to=${encodeURIComponent(RETURN_URL)}`,
+    );
+    const { payload } = await verifySession(stoppedAt ?? '');
+    expect(payload['groups']).toContain('Nurses');
+    const gun = await userByName(t, tenantId, 'gun');
+    const members = await t.services.directory.groups.membersOf(tenantId, [group.id]);
+    expect(members.get(group.id)?.map((m) => m.value)).toContain(gun?.id);
+  });
+
+  it('Should ask for the language when the IdP gives one the tenant does not support', async () => {
+    idp.signInAs('sub-hal', {
+      email: 'hal@north.example',
+      preferred_username: 'hal',
+      zoneinfo: 'Europe/Stockholm',
+      locale: 'tlh-KL',
+    });
+    const ua = agent();
+    const { res } = await signIn(ua);
+    const html = await res.text();
+    expect(html).toContain('Your language tlh-KL is not supported here');
+    expect(html).toContain('<select id="locale" name="locale">');
+    const done = await ua.go('POST', 'http://carebridge.test/sso/first-login', {
+      state: firstLoginState(html),
+      locale: 'en-GB',
+      timezone: 'Europe/Stockholm',
+    });
+    expect(done.stoppedAt).toContain('token=');
+    expect((await userByName(t, tenantId, 'hal'))?.attrs['locale']).toBe('en-GB');
+  });
 });
 
 describe('OIDC sign-in, refusals (each audited)', () => {
   it('Should refuse a callback whose state was never issued', async () => {
     const ua = agent();
-    const res = await ua.send('GET', 'http://carebridge.test/sso/okta/callback?code=abc&state=forged');
+    const res = await ua.send(
+      'GET',
+      'http://carebridge.test/sso/okta/callback?code=abc&state=forged',
+    );
     expect(res.status).toBe(400);
     expect(await res.text()).toContain('state_mismatch');
     expect(await refusalCodes(t)).toContain('state_mismatch');
@@ -197,7 +272,10 @@ describe('OIDC sign-in, refusals (each audited)', () => {
   it('Should refuse a callback finished in another browser than the one that started it', async () => {
     idp.signInAs('sub-anna', { email: 'anna@north.example', preferred_username: 'anna' });
     const ua = agent();
-    await ua.send('GET', `http://carebridge.test/sso/okta/login?return_to=${encodeURIComponent(RETURN_URL)}`);
+    await ua.send(
+      'GET',
+      `http://carebridge.test/sso/okta/login?return_to=${encodeURIComponent(RETURN_URL)}`,
+    );
     const authorize = ua.hops.at(-1)?.location ?? '';
     // Follow the IdP up to the redirect back to carebridge, then finish in a fresh browser.
     const atIdp = await new UserAgent(t, { stopAt: ['carebridge.test'] }).go('GET', authorize);
@@ -212,10 +290,15 @@ describe('OIDC sign-in, refusals (each audited)', () => {
   it('Should refuse an ID token whose nonce is not the one sent', async () => {
     idp.signInAs('sub-anna', { email: 'anna@north.example', preferred_username: 'anna' });
     const ua = agent();
-    await ua.send('GET', `http://carebridge.test/sso/okta/login?return_to=${encodeURIComponent(RETURN_URL)}`);
+    await ua.send(
+      'GET',
+      `http://carebridge.test/sso/okta/login?return_to=${encodeURIComponent(RETURN_URL)}`,
+    );
     const authorize = new URL(ua.hops.at(-1)?.location ?? '');
     // The state row now expects another nonce than the one the IdP will put in the ID token.
-    await t.services.db.pool.query("update sso_signin_states set nonce = 'another-nonce' where kind = 'oidc'");
+    await t.services.db.pool.query(
+      "update sso_signin_states set nonce = 'another-nonce' where kind = 'oidc'",
+    );
     const res = await ua.go('GET', authorize.toString());
     expect(res.res.status).toBe(400);
     expect(await res.res.text()).toContain('nonce_mismatch');
@@ -225,12 +308,18 @@ describe('OIDC sign-in, refusals (each audited)', () => {
   it('Should refuse a replayed authorization code', async () => {
     idp.signInAs('sub-anna', { email: 'anna@north.example', preferred_username: 'anna' });
     const ua = new UserAgent(t, { stopAt: ['carebridge.test'] });
-    await ua.send('GET', `http://carebridge.test/sso/okta/login?return_to=${encodeURIComponent(RETURN_URL)}`);
+    await ua.send(
+      'GET',
+      `http://carebridge.test/sso/okta/login?return_to=${encodeURIComponent(RETURN_URL)}`,
+    );
     const callback = (await ua.go('GET', ua.hops.at(-1)?.location ?? '')).stoppedAt ?? '';
     const first = await ua.send('GET', callback);
     expect(first.status).toBe(303);
     // A new sign-in in the same browser, answered with the code already redeemed.
-    await ua.send('GET', `http://carebridge.test/sso/okta/login?return_to=${encodeURIComponent(RETURN_URL)}`);
+    await ua.send(
+      'GET',
+      `http://carebridge.test/sso/okta/login?return_to=${encodeURIComponent(RETURN_URL)}`,
+    );
     const freshState = new URL(ua.hops.at(-1)?.location ?? '').searchParams.get('state') ?? '';
     const replay = new URL(callback);
     replay.searchParams.set('state', freshState);
@@ -260,7 +349,12 @@ describe('OIDC sign-in, refusals (each audited)', () => {
   });
 
   it('Should refuse the sign-in of an inactive account with a page that says why', async () => {
-    idp.signInAs('sub-dan', { email: 'dan@north.example', email_verified: true, preferred_username: 'dan', zoneinfo: 'Europe/Stockholm' });
+    idp.signInAs('sub-dan', {
+      email: 'dan@north.example',
+      email_verified: true,
+      preferred_username: 'dan',
+      zoneinfo: 'Europe/Stockholm',
+    });
     await signIn(agent());
     const dan = await userByName(t, tenantId, 'dan');
     await t.services.db.pool.query("update users set status = 'inactive' where id = $1", [dan?.id]);
@@ -283,11 +377,20 @@ describe('OIDC sign-in, refusals (each audited)', () => {
         attrs: { emails: [{ value: 'eva@north.example', primary: true }] },
       },
     );
-    idp.signInAs('sub-eva', { email: 'eva@north.example', email_verified: false, preferred_username: 'eva-idp', zoneinfo: 'Europe/Stockholm', locale: 'sv-SE' });
+    idp.signInAs('sub-eva', {
+      email: 'eva@north.example',
+      email_verified: false,
+      preferred_username: 'eva-idp',
+      zoneinfo: 'Europe/Stockholm',
+      locale: 'sv-SE',
+    });
     const { res } = await signIn(agent());
     expect(res.status).toBe(409);
     expect(await refusalCodes(t)).toContain('account_conflict');
-    const { rows } = await t.services.db.pool.query('select count(*)::int as n from sso_identities i join users u on u.id = i.user_id where u.user_name = $1', ['eva']);
+    const { rows } = await t.services.db.pool.query(
+      'select count(*)::int as n from sso_identities i join users u on u.id = i.user_id where u.user_name = $1',
+      ['eva'],
+    );
     expect(rows[0].n).toBe(0);
   });
 
@@ -309,7 +412,11 @@ describe('OIDC sign-in, refusals (each audited)', () => {
       jit: false,
       oidc: { issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret },
     });
-    idp.signInAs('sub-finn', { email: 'finn@south.example', email_verified: true, preferred_username: 'finn' });
+    idp.signInAs('sub-finn', {
+      email: 'finn@south.example',
+      email_verified: true,
+      preferred_username: 'finn',
+    });
     const { res, stoppedAt } = await new UserAgent(t, { stopAt: [new URL(CARE_APP).host] }).go(
       'GET',
       `http://carebridge.test/sso/other/login?return_to=${encodeURIComponent(RETURN_URL)}`,
@@ -319,7 +426,10 @@ describe('OIDC sign-in, refusals (each audited)', () => {
     const refused = (await auditEvents(t, 'sso.signin_refused')).at(-1);
     expect(refused?.after['code']).toBe('no_account');
     expect(refused?.tenant_id).toBe(tenantId);
-    const { rows } = await t.services.db.pool.query('select count(*)::int as n from sso_identities where user_id = $1', [southUser.id]);
+    const { rows } = await t.services.db.pool.query(
+      'select count(*)::int as n from sso_identities where user_id = $1',
+      [southUser.id],
+    );
     expect(rows[0].n).toBe(0);
   });
 

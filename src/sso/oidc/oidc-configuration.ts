@@ -63,6 +63,9 @@ async function discover(settings: OidcSettings): Promise<client.Configuration> {
       insecure ? { execute: [client.allowInsecureRequests] } : {},
     );
   } catch (err) {
-    throw new SsoError('idp_error', `discovery of ${settings.issuer} failed: ${(err as Error).message}`);
+    throw new SsoError(
+      'idp_error',
+      `discovery of ${settings.issuer} failed: ${(err as Error).message}`,
+    );
   }
 }

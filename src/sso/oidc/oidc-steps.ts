@@ -1,7 +1,13 @@
 import * as client from 'openid-client';
 import type { IdpIdentity } from '../attribute-mapping.ts';
 import type { SsoConnection } from '../connections.ts';
-import { browserMatches, randomToken, type SigninState, type SigninStates, sha256 } from '../signin-state.ts';
+import {
+  browserMatches,
+  randomToken,
+  type SigninState,
+  type SigninStates,
+  sha256,
+} from '../signin-state.ts';
 import { SsoError } from '../sso-error.ts';
 
 /** Where the IdP sends the browser back (registered at the IdP as the redirect URI). */
@@ -125,7 +131,11 @@ export function oidcError(err: unknown): SsoError {
     return new SsoError('code_rejected', `the token endpoint answered ${err.error}`);
   }
   // openid-client wraps oauth4webapi's error, whose cause names the claim compared.
-  const e = err as { code?: string; message?: string; cause?: { claim?: string; cause?: { claim?: string } } };
+  const e = err as {
+    code?: string;
+    message?: string;
+    cause?: { claim?: string; cause?: { claim?: string } };
+  };
   const claim = e.cause?.claim ?? e.cause?.cause?.claim;
   if (e.code === 'OAUTH_JWT_CLAIM_COMPARISON_FAILED' && claim === 'nonce') {
     return new SsoError('nonce_mismatch', 'the ID token nonce is not the one sent');

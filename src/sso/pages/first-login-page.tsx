@@ -87,7 +87,6 @@ export function FirstLoginPage(p: FirstLoginPageProps) {
             <button type="submit">Continue</button>
           </div>
         </div>
-        {/* biome-ignore lint/security/noDangerouslySetInnerHtml: a constant script, no user data */}
         <script dangerouslySetInnerHTML={{ __html: SCRIPT }} />
       </form>
     </Layout>

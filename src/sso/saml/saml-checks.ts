@@ -18,7 +18,8 @@ export function parseBinding(body: Record<string, unknown>): {
     throw new SsoError('saml_invalid', 'no SAMLResponse in the POST');
   }
   const xml = Buffer.from(samlResponse, 'base64').toString('utf8');
-  if (!xml.includes('Response')) throw new SsoError('saml_invalid', 'SAMLResponse is not a Response');
+  if (!xml.includes('Response'))
+    throw new SsoError('saml_invalid', 'SAMLResponse is not a Response');
   const relayState = typeof body['RelayState'] === 'string' ? body['RelayState'] : undefined;
   return { xml, samlResponse, relayState };
 }
@@ -40,7 +41,8 @@ export function checkSingleAssertion(xml: string): { encrypted: boolean } {
 /** Maps samlify's refusals (signature, issuer, time window, status) to our codes. */
 export function samlifyError(err: unknown): SsoError {
   const msg = err instanceof Error ? err.message : String(err);
-  if (/SIGNATURE|ZERO_SIG|SIG_ALG|REFERENCE|DIGEST|CERTIFICATE/i.test(msg)) return new SsoError('signature', msg);
+  if (/SIGNATURE|ZERO_SIG|SIG_ALG|REFERENCE|DIGEST|CERTIFICATE/i.test(msg))
+    return new SsoError('signature', msg);
   if (/UNMATCH_ISSUER/.test(msg)) return new SsoError('issuer', msg);
   if (/SUBJECT_UNCONFIRMED|EXPIRED_SESSION/.test(msg)) return new SsoError('expired', msg);
   if (/FAILED_STATUS|ERR_FAILED/.test(msg)) return new SsoError('idp_error', msg);
@@ -52,6 +54,7 @@ export interface AssertionFacts {
   assertionId: string | undefined;
   destination: string | undefined;
   inResponseTo: string | undefined;
+  responseInResponseTo: string | undefined;
   audience: string[];
   recipient: string | undefined;
   confirmationNotOnOrAfter: string | undefined;
@@ -59,12 +62,21 @@ export interface AssertionFacts {
 }
 
 /** Reads the facts from the verified (and decrypted) document samlify hands back. */
-export function assertionFacts(verifiedXml: string, extract: Record<string, unknown>): AssertionFacts {
+export function assertionFacts(
+  verifiedXml: string,
+  extract: Record<string, unknown>,
+): AssertionFacts {
   const more = samlify.Extractor.extract(verifiedXml, [
     { key: 'assertion', localPath: ['Response', 'Assertion'], attributes: ['ID'] },
     {
       key: 'confirmation',
-      localPath: ['Response', 'Assertion', 'Subject', 'SubjectConfirmation', 'SubjectConfirmationData'],
+      localPath: [
+        'Response',
+        'Assertion',
+        'Subject',
+        'SubjectConfirmation',
+        'SubjectConfirmationData',
+      ],
       attributes: ['Recipient', 'NotOnOrAfter', 'InResponseTo'],
     },
   ]) as {
@@ -76,9 +88,13 @@ export function assertionFacts(verifiedXml: string, extract: Record<string, unkn
   const audience = extract['audience'];
   return {
     // With one attribute asked, samlify's extractor returns its value itself.
-    assertionId: typeof more.assertion === 'string' && more.assertion !== '' ? more.assertion : undefined,
+    assertionId:
+      typeof more.assertion === 'string' && more.assertion !== '' ? more.assertion : undefined,
     destination: response.destination || undefined,
-    inResponseTo: response.inResponseTo || more.confirmation?.inResponseTo || undefined,
+    // The confirmation's InResponseTo sits inside the signed assertion; the Response's own
+    // attribute is unsigned when only the assertion is, so it may only agree with it.
+    inResponseTo: more.confirmation?.inResponseTo || response.inResponseTo || undefined,
+    responseInResponseTo: response.inResponseTo || undefined,
     audience: (Array.isArray(audience) ? audience : [audience]).filter(
       (a): a is string => typeof a === 'string' && a !== '',
     ),
@@ -86,6 +102,20 @@ export function assertionFacts(verifiedXml: string, extract: Record<string, unkn
     confirmationNotOnOrAfter: more.confirmation?.notOnOrAfter || undefined,
     conditionsNotOnOrAfter: conditions.notOnOrAfter || undefined,
   };
+}
+
+/** Step: the Response and its assertion answer the same AuthnRequest, if any (Profiles §4.1.4.2). */
+export function checkInResponseToAgrees(facts: AssertionFacts): void {
+  if (
+    facts.responseInResponseTo !== undefined &&
+    facts.inResponseTo !== undefined &&
+    facts.responseInResponseTo !== facts.inResponseTo
+  ) {
+    throw new SsoError(
+      'in_response_to',
+      'the Response and its assertion answer different requests',
+    );
+  }
 }
 
 /** Step: the assertion's AudienceRestriction names us (Core §2.5.1.4). */
@@ -110,7 +140,11 @@ export function checkRecipient(facts: AssertionFacts, acsUrl: string): void {
 }
 
 /** Step: the bearer confirmation has not expired (skew bounded by the connection). */
-export function checkConfirmationTime(facts: AssertionFacts, skewSeconds: number, now = Date.now()): void {
+export function checkConfirmationTime(
+  facts: AssertionFacts,
+  skewSeconds: number,
+  now = Date.now(),
+): void {
   const end = facts.confirmationNotOnOrAfter;
   if (!end) throw new SsoError('expired', 'the subject confirmation has no NotOnOrAfter');
   if (!(now < Date.parse(end) + skewSeconds * 1000)) {
@@ -135,13 +169,15 @@ export async function checkReplay(
   skewSeconds: number,
 ): Promise<void> {
   if (!facts.assertionId) throw new SsoError('saml_invalid', 'the assertion has no ID');
-  await pool.query('delete from saml_assertions_seen where connection_id = $1 and expires_at < now()', [
-    connectionId,
-  ]);
+  await pool.query(
+    'delete from saml_assertions_seen where connection_id = $1 and expires_at < now()',
+    [connectionId],
+  );
   const { rowCount } = await pool.query(
     `insert into saml_assertions_seen (connection_id, assertion_id, expires_at) values ($1, $2, $3)
      on conflict do nothing`,
     [connectionId, facts.assertionId, seenUntil(facts, skewSeconds)],
   );
-  if (rowCount === 0) throw new SsoError('replay', `assertion ${facts.assertionId} was already used`);
+  if (rowCount === 0)
+    throw new SsoError('replay', `assertion ${facts.assertionId} was already used`);
 }

@@ -1,12 +1,12 @@
-import * as validator from '@authenio/samlify-node-xmllint';
 import * as samlify from 'samlify';
 import type { SamlSettings } from '../connection-settings.ts';
 import type { SsoConnection } from '../connections.ts';
 import { SsoError } from '../sso-error.ts';
+import { validate } from './schema-validator.ts';
 
 // samlify validates every message against the SAML XSDs; this validator is pure JS
-// (libxml2 compiled to JS), so no Java or native build is needed.
-samlify.setSchemaValidator(validator);
+// (libxml2 compiled to JS, wrapped to undo its side effects), so no Java or native build.
+samlify.setSchemaValidator({ validate });
 
 const POST = samlify.Constants.namespace.binding.post;
 const REDIRECT = samlify.Constants.namespace.binding.redirect;
@@ -14,7 +14,12 @@ const REDIRECT = samlify.Constants.namespace.binding.redirect;
 /** The URLs the IdP is given for a connection. */
 export function spUrls(publicUrl: string, connection: SsoConnection) {
   const base = `${publicUrl}/sso/${connection.slug}`;
-  return { entityId: `${base}/metadata`, acs: `${base}/acs`, slo: `${base}/slo`, metadata: `${base}/metadata` };
+  return {
+    entityId: `${base}/metadata`,
+    acs: `${base}/acs`,
+    slo: `${base}/slo`,
+    metadata: `${base}/metadata`,
+  };
 }
 
 function settingsOf(connection: SsoConnection): SamlSettings {
@@ -35,6 +40,8 @@ export function serviceProvider(publicUrl: string, connection: SsoConnection) {
     assertionConsumerService: [{ Binding: POST, Location: urls.acs }],
     singleLogoutService: [{ Binding: REDIRECT, Location: urls.slo }],
     wantAssertionsSigned: true,
+    // An IdP's logout request must be signed: anyone could otherwise end sessions.
+    wantLogoutRequestSigned: true,
     authnRequestsSigned: Boolean(s.spSigningKey && s.spSigningCert),
     nameIDFormat: [s.nameIdFormat],
     clockDrifts: [-skew, skew],
@@ -58,14 +65,26 @@ export class SamlIdpMetadata {
     const cached = this.cache.get(connection.id);
     if (cached?.version === version) return cached.xml;
     const res = await fetch(s.idpMetadataUrl ?? '', { redirect: 'error' }).catch(() => undefined);
-    if (!res?.ok) throw new SsoError('idp_error', `IdP metadata at ${s.idpMetadataUrl} unreachable`);
+    if (!res?.ok)
+      throw new SsoError('idp_error', `IdP metadata at ${s.idpMetadataUrl} unreachable`);
     const xml = await res.text();
     this.cache.set(connection.id, { version, xml });
     return xml;
   }
 }
 
-/** The connection's IdP; `encrypted` says whether this response carries an EncryptedAssertion. */
-export function identityProvider(metadataXml: string, encrypted = false) {
-  return samlify.IdentityProvider({ metadata: metadataXml, isAssertionEncrypted: encrypted });
+/**
+ * The connection's IdP; `encrypted` says whether this response carries an EncryptedAssertion,
+ * `signLogoutResponses` whether our LogoutResponses to it are signed (needs our signing key).
+ */
+export function identityProvider(
+  metadataXml: string,
+  encrypted = false,
+  signLogoutResponses = false,
+) {
+  return samlify.IdentityProvider({
+    metadata: metadataXml,
+    isAssertionEncrypted: encrypted,
+    wantLogoutResponseSigned: signLogoutResponses,
+  });
 }

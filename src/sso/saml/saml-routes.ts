@@ -1,17 +1,22 @@
 import { type Context, Hono } from 'hono';
+import * as samlify from 'samlify';
+import { appendAudit } from '../../audit/audit-log.ts';
 import type { AppEnv } from '../../http/app-env.ts';
+import { findLinkedAccount } from '../account-steps.ts';
 import type { IdpIdentity } from '../attribute-mapping.ts';
 import type { SsoConnection } from '../connections.ts';
 import { checkReturnUrl } from '../return-url.ts';
-import { completeSignIn } from '../sign-in.ts';
-import { SsoError } from '../sso-error.ts';
+import { completeSignIn, ssoContext } from '../sign-in.ts';
 import type { SsoRuntime } from '../sso-app.tsx';
 import { answerOutcome, withConnection } from '../sso-app.tsx';
+import { SsoError } from '../sso-error.ts';
 import {
+  type AssertionFacts,
   assertionFacts,
   checkAudience,
   checkConfirmationTime,
   checkDestination,
+  checkInResponseToAgrees,
   checkRecipient,
   checkReplay,
   checkSingleAssertion,
@@ -61,7 +66,8 @@ export function identityFromAssertion(
   if (!subject) throw new SsoError('saml_invalid', 'the assertion has no NameID');
   const raw = (extract['attributes'] ?? {}) as Record<string, unknown>;
   const claims: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(raw)) claims[k] = Array.isArray(v) && v.length === 1 ? v[0] : v;
+  for (const [k, v] of Object.entries(raw))
+    claims[k] = Array.isArray(v) && v.length === 1 ? v[0] : v;
   const email = str(claims['email']) ?? (subject.includes('@') ? subject : undefined);
   return {
     issuer: idpEntityId,
@@ -74,19 +80,19 @@ export function identityFromAssertion(
   };
 }
 
-/** The ACS steps, in order; each refusal names its rule. */
-async function consumeResponse(c: Context<AppEnv>, rt: SsoRuntime, connection: SsoConnection) {
-  const settings = connection.saml;
-  if (!settings) throw new SsoError('unknown_connection', connection.slug);
-  const urls = spUrls(rt.publicUrl, connection);
-  const body = await c.req.parseBody();
-  const { xml, samlResponse, relayState } = parseBinding(body);
-  const { encrypted } = checkSingleAssertion(xml);
-  if (encrypted && !settings.spEncryptionKey) {
-    throw new SsoError('saml_invalid', 'an encrypted assertion, and no decryption key is set');
-  }
-  const idpXml = await rt.samlMetadata.xml(connection);
-  const idp = identityProvider(idpXml, encrypted);
+/**
+ * Step: samlify's own checks (XSD, signature of the response or the assertion against the
+ * IdP's metadata certificate, issuer, NotBefore/NotOnOrAfter within the skew, decryption).
+ * Returns the extracted fields and the verified, decrypted document.
+ */
+async function verifyResponse(
+  rt: SsoRuntime,
+  connection: SsoConnection,
+  xml: string,
+  samlResponse: string,
+  encrypted: boolean,
+) {
+  const idp = identityProvider(await rt.samlMetadata.xml(connection), encrypted);
   const sp = serviceProvider(rt.publicUrl, connection);
   let result: Awaited<ReturnType<typeof sp.parseLoginResponse>>;
   try {
@@ -94,24 +100,59 @@ async function consumeResponse(c: Context<AppEnv>, rt: SsoRuntime, connection: S
   } catch (err) {
     throw samlifyError(err);
   }
-  const extract = result.extract as Record<string, unknown>;
-  const facts = assertionFacts(result.samlContent, extract);
+  // samlify verified the decrypted assertion but hands back the encrypted document; the
+  // facts it does not check are read from the decrypted one, held to one assertion too.
+  const verifiedXml = encrypted
+    ? (await samlify.SamlLib.decryptAssertion(sp, xml))[0]
+    : result.samlContent;
+  if (encrypted) checkSingleAssertion(verifiedXml);
+  return {
+    idpEntityId: idp.entityMeta.getEntityID(),
+    extract: result.extract as Record<string, unknown>,
+    verifiedXml,
+  };
+}
+
+/**
+ * Step: the sign-in this answers. With InResponseTo, the waiting AuthnRequest of this
+ * connection (taken once); without, only where IdP-initiated sign-in is allowed, going to
+ * the RelayState when it is an allowed return URL.
+ */
+async function checkInResponseTo(
+  rt: SsoRuntime,
+  connection: SsoConnection,
+  facts: AssertionFacts,
+  relayState: string | undefined,
+): Promise<string> {
+  checkInResponseToAgrees(facts);
+  if (facts.inResponseTo) {
+    const state = await rt.states.consumeSamlRequest(connection.id, facts.inResponseTo);
+    if (!state) throw new SsoError('in_response_to', `no sign-in waits for ${facts.inResponseTo}`);
+    return state.returnUrl;
+  }
+  if (!connection.idpInitiated) throw new SsoError('unsolicited', 'no InResponseTo');
+  return checkReturnUrl(relayState, connection.allowedReturnUrls);
+}
+
+/** The ACS steps, in order; each refusal names its rule. */
+async function consumeResponse(c: Context<AppEnv>, rt: SsoRuntime, connection: SsoConnection) {
+  const settings = connection.saml;
+  if (!settings) throw new SsoError('unknown_connection', connection.slug);
+  const urls = spUrls(rt.publicUrl, connection);
+  const { xml, samlResponse, relayState } = parseBinding(await c.req.parseBody());
+  const { encrypted } = checkSingleAssertion(xml);
+  if (encrypted && !settings.spEncryptionKey) {
+    throw new SsoError('saml_invalid', 'an encrypted assertion, and no decryption key is set');
+  }
+  const verified = await verifyResponse(rt, connection, xml, samlResponse, encrypted);
+  const facts = assertionFacts(verified.verifiedXml, verified.extract);
   checkAudience(facts, urls.entityId);
   checkDestination(facts, urls.acs);
   checkRecipient(facts, urls.acs);
   checkConfirmationTime(facts, settings.clockSkewSeconds);
   await checkReplay(rt.pool, connection.id, facts, settings.clockSkewSeconds);
-  let returnUrl: string;
-  if (facts.inResponseTo) {
-    const state = await rt.states.consumeSamlRequest(connection.id, facts.inResponseTo);
-    if (!state) throw new SsoError('in_response_to', `no sign-in waits for ${facts.inResponseTo}`);
-    returnUrl = state.returnUrl;
-  } else {
-    if (!connection.idpInitiated) throw new SsoError('unsolicited', 'no InResponseTo');
-    // IdP-initiated: RelayState may name where to go, and only an allowed URL.
-    returnUrl = checkReturnUrl(relayState, connection.allowedReturnUrls);
-  }
-  const identity = identityFromAssertion(connection, idp.entityMeta.getEntityID(), extract);
+  const returnUrl = await checkInResponseTo(rt, connection, facts, relayState);
+  const identity = identityFromAssertion(connection, verified.idpEntityId, verified.extract);
   return completeSignIn(rt, connection, identity, {
     requestId: c.get('requestId'),
     returnUrl,
@@ -119,7 +160,66 @@ async function consumeResponse(c: Context<AppEnv>, rt: SsoRuntime, connection: S
   });
 }
 
-/** The SAML service provider: the ACS (POST binding) and SP metadata. */
+/** The signed part of a redirect-binding query (Bindings §3.4.4.1): as received, less `Signature`. */
+export function redirectOctetString(rawQuery: string): string {
+  return rawQuery
+    .split('&')
+    .filter((part) => !part.startsWith('Signature='))
+    .join('&');
+}
+
+/**
+ * Single logout started at the IdP (Profiles §4.4, redirect binding): the signed
+ * LogoutRequest is verified, the sign-out audited for the account it names, and a
+ * LogoutResponse sent back. carebridge keeps no session of its own: the care application's
+ * token expires within minutes.
+ */
+async function singleLogout(c: Context<AppEnv>, rt: SsoRuntime, connection: SsoConnection) {
+  const raw = new URL(c.req.url).search.slice(1);
+  const query = Object.fromEntries(new URLSearchParams(raw));
+  if (!query['SAMLRequest']) throw new SsoError('saml_invalid', 'no SAMLRequest');
+  const idpXml = await rt.samlMetadata.xml(connection);
+  const idp = identityProvider(idpXml, false, Boolean(connection.saml?.spSigningKey));
+  const sp = serviceProvider(rt.publicUrl, connection);
+  let result: Awaited<ReturnType<typeof sp.parseLogoutRequest>>;
+  try {
+    result = await sp.parseLogoutRequest(idp, 'redirect', {
+      query,
+      octetString: redirectOctetString(raw),
+    });
+  } catch (err) {
+    throw samlifyError(err);
+  }
+  const extract = result.extract as { issuer?: string; nameID?: string; request?: { id?: string } };
+  const issuer = idp.entityMeta.getEntityID();
+  if (extract.issuer !== issuer)
+    throw new SsoError('issuer', `issuer ${extract.issuer ?? '(none)'}`);
+  const subject = extract.nameID ?? '';
+  const user = await findLinkedAccount(rt.pool, connection, {
+    issuer,
+    subject,
+    claims: {},
+    email: undefined,
+    emailVerified: false,
+    locale: undefined,
+    zoneinfo: undefined,
+  });
+  await appendAudit(rt.pool, ssoContext(connection, c.get('requestId')), {
+    subjectType: user ? 'user' : 'sso_connection',
+    subjectId: user?.id ?? connection.id,
+    type: 'sso.logged_out',
+    after: { connection: connection.slug, initiatedBy: 'idp' },
+  });
+  const { context } = sp.createLogoutResponse(
+    idp,
+    { extract: { request: { id: extract.request?.id ?? '' } } },
+    'redirect',
+    { relayState: query['RelayState'] ?? '' },
+  );
+  return c.redirect(context, 302);
+}
+
+/** The SAML service provider: the ACS (POST binding), single logout and SP metadata. */
 export function samlRoutes(rt: SsoRuntime): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
@@ -128,6 +228,12 @@ export function samlRoutes(rt: SsoRuntime): Hono<AppEnv> {
       c.body(serviceProvider(rt.publicUrl, connection).getMetadata(), 200, {
         'content-type': 'application/samlmetadata+xml',
       }),
+    ),
+  );
+
+  app.get('/:connection/slo', (c) =>
+    withConnection(rt, c.req.param('connection'), 'saml', (connection) =>
+      singleLogout(c, rt, connection),
     ),
   );
 

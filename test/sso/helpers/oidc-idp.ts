@@ -8,6 +8,9 @@ export interface TestOidcIdp {
   issuer: string;
   clientId: string;
   clientSecret: string;
+  /** A second client that authenticates with private_key_jwt (RFC 7523), and its key. */
+  keyClientId: string;
+  keyClientJwk: Record<string, unknown>;
   /** Who signs in at the next authorization request, and the claims the IdP holds. */
   signInAs(sub: string, claims: Record<string, unknown>): void;
   close(): Promise<void>;
@@ -20,6 +23,18 @@ export async function startOidcIdp(opts: { redirectUris: string[] }): Promise<Te
   const jwk = { ...(await exportJWK(privateKey)), kid: 'idp-key-1', alg: 'RS256', use: 'sig' };
   const clientId = 'carebridge';
   const clientSecret = `secret-${Math.random().toString(36).slice(2)}`;
+  const clientKeys = await generateKeyPair('ES256', { extractable: true });
+  const keyClientJwk = {
+    ...(await exportJWK(clientKeys.privateKey)),
+    kid: 'rp-key-1',
+    alg: 'ES256',
+  };
+  const keyClientPublic = {
+    ...(await exportJWK(clientKeys.publicKey)),
+    kid: 'rp-key-1',
+    alg: 'ES256',
+    use: 'sig',
+  };
 
   const server: Server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -29,6 +44,14 @@ export async function startOidcIdp(opts: { redirectUris: string[] }): Promise<Te
       {
         client_id: clientId,
         client_secret: clientSecret,
+        redirect_uris: opts.redirectUris,
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+      },
+      {
+        client_id: 'carebridge-key',
+        token_endpoint_auth_method: 'private_key_jwt',
+        jwks: { keys: [keyClientPublic] },
         redirect_uris: opts.redirectUris,
         grant_types: ['authorization_code'],
         response_types: ['code'],
@@ -43,6 +66,14 @@ export async function startOidcIdp(opts: { redirectUris: string[] }): Promise<Te
       profile: ['name', 'given_name', 'family_name', 'preferred_username', 'locale', 'zoneinfo'],
     },
     features: { devInteractions: { enabled: false } },
+    ttl: {
+      AccessToken: 300,
+      AuthorizationCode: 60,
+      Grant: 600,
+      IdToken: 300,
+      Interaction: 600,
+      Session: 600,
+    },
     findAccount: async (_ctx: unknown, sub: string) => {
       const claims = accounts.get(sub);
       if (!claims) return undefined;
@@ -82,6 +113,8 @@ export async function startOidcIdp(opts: { redirectUris: string[] }): Promise<Te
     issuer,
     clientId,
     clientSecret,
+    keyClientId: 'carebridge-key',
+    keyClientJwk,
     signInAs(sub, claims) {
       accounts.set(sub, claims);
       current = sub;

@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import * as samlify from 'samlify';
 import { generate } from 'selfsigned';
 
-const POST = samlify.Constants.namespace.binding.post;
 const REDIRECT = samlify.Constants.namespace.binding.redirect;
 export const IDP_ENTITY_ID = 'https://idp.test/metadata';
 export const IDP_SSO_URL = 'https://idp.test/sso';
+export const IDP_SLO_URL = 'https://idp.test/slo';
 
 /** A key pair and self-signed certificate made for this test run (never committed). */
 export async function testKeyPair(cn: string): Promise<{ key: string; cert: string }> {
@@ -29,13 +29,21 @@ export interface ResponseOptions {
 }
 
 const esc = (s: string) =>
-  s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
+  s
+    .replaceAll('&', '&amp;')
+    .replaceAll('<', '&lt;')
+    .replaceAll('>', '&gt;')
+    .replaceAll('"', '&quot;');
 
 /** A samlify identity provider with its own keys, that answers AuthnRequests as told. */
 export interface TestSamlIdp {
   metadata: string;
   /** The AuthnRequest ID and RelayState of an SP-initiated redirect to the IdP. */
   readRequest(redirectUrl: string, spMetadata: string): Promise<{ id: string; relayState: string }>;
+  /** The URL of a LogoutRequest for `nameId` to the SP's SLO endpoint (signed unless told). */
+  logoutRequest(spMetadata: string, nameId: string, sign?: boolean): { id: string; url: string };
+  /** The InResponseTo of a LogoutResponse the SP redirected to the IdP with. */
+  readLogoutResponse(url: string, spMetadata: string): Promise<string>;
   /** A signed (and, if asked, encrypted) SAMLResponse, base64 as the POST binding sends it. */
   respond(spMetadata: string, acsUrl: string, opts: ResponseOptions): Promise<string>;
 }
@@ -49,6 +57,7 @@ export async function startSamlIdp(
     privateKey: keys.key,
     signingCert: keys.cert,
     singleSignOnService: [{ Binding: REDIRECT, Location: IDP_SSO_URL }],
+    singleLogoutService: [{ Binding: REDIRECT, Location: IDP_SLO_URL }],
     nameIDFormat: ['urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress'],
     isAssertionEncrypted: opts.encrypt === true,
     loginResponseTemplate: { context: '' },
@@ -65,6 +74,20 @@ export async function startSamlIdp(
       });
       const request = (parsed.extract as { request: { id: string } }).request;
       return { id: request.id, relayState: url.searchParams.get('RelayState') ?? '' };
+    },
+    logoutRequest(spMetadata, nameId, sign = true) {
+      const sp = samlify.ServiceProvider({ metadata: spMetadata, wantLogoutRequestSigned: sign });
+      const { id, context } = idp.createLogoutRequest(sp, 'redirect', { logoutNameID: nameId });
+      return { id, url: context };
+    },
+    async readLogoutResponse(url, spMetadata) {
+      const u = new URL(url);
+      const sp = samlify.ServiceProvider({ metadata: spMetadata });
+      const parsed = await idp.parseLogoutResponse(sp, 'redirect', {
+        query: Object.fromEntries(u.searchParams),
+        octetString: u.search.slice(1),
+      });
+      return (parsed.extract as { response: { inResponseTo: string } }).response.inResponseTo;
     },
     async respond(spMetadata, acsUrl, o) {
       const sp = samlify.ServiceProvider({ metadata: spMetadata });
@@ -107,7 +130,9 @@ export async function startSamlIdp(
 /** An unsigned response: the same XML the IdP would sign, sent without a signature. */
 export function stripSignature(samlResponse: string): string {
   const xml = Buffer.from(samlResponse, 'base64').toString('utf8');
-  return Buffer.from(xml.replace(/<(ds:)?Signature[\s\S]*?<\/(ds:)?Signature>/g, '')).toString('base64');
+  return Buffer.from(xml.replace(/<(ds:)?Signature[\s\S]*?<\/(ds:)?Signature>/g, '')).toString(
+    'base64',
+  );
 }
 
 /** Edits the XML of a response (after it was signed). */

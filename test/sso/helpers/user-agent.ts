@@ -84,9 +84,11 @@ export class UserAgent {
     let current = url;
     for (let i = 0; i < 20; i++) {
       const location = res.headers.get('location');
-      if (res.status < 300 || res.status >= 400 || !location) return { res, url: current, stoppedAt: undefined };
+      if (res.status < 300 || res.status >= 400 || !location)
+        return { res, url: current, stoppedAt: undefined };
       const next = new URL(location, current).toString();
-      if (this.opts.stopAt?.includes(new URL(next).host)) return { res, url: current, stoppedAt: next };
+      if (this.opts.stopAt?.includes(new URL(next).host))
+        return { res, url: current, stoppedAt: next };
       current = next;
       res = await this.send('GET', next);
     }
