@@ -127,6 +127,14 @@ async function renderFirstLogin(
 /** The SSO door: `/sso/:connection/login`, the OIDC callback, the SAML ACS and metadata. */
 export function ssoApp(rt: SsoRuntime): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  // Sign-in pages carry one-time states: never cached, never framed, never in a Referer.
+  app.use(async (c, next) => {
+    await next();
+    c.header('Cache-Control', 'no-store');
+    c.header('X-Frame-Options', 'DENY');
+    c.header('Content-Security-Policy', "frame-ancestors 'none'");
+    c.header('Referrer-Policy', 'no-referrer');
+  });
 
   app.get('/:connection/login', (c) =>
     withConnection(rt, c.req.param('connection'), 'any', async (connection) => {

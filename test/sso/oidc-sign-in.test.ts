@@ -145,6 +145,8 @@ describe('OIDC sign-in, happy path', () => {
     expect(res.status).toBe(200);
     const html = await res.text();
     expect(html).toContain('Intl.DateTimeFormat().resolvedOptions().timeZone');
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(res.headers.get('x-frame-options')).toBe('DENY');
     expect(await userByName(t, tenantId, 'bo')).toBeUndefined();
     const post = await ua.go('POST', 'http://carebridge.test/sso/first-login', {
       state: firstLoginState(html),
