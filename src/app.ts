@@ -2,6 +2,8 @@ import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { Logger } from 'pino';
 import { careAdminApp } from './admin/admin-app.ts';
+import { importAdminApp } from './admin/csv/import-routes.ts';
+import { LoggedInvitationStub } from './admin/csv/invitations.ts';
 import { groupRulesAdminApp } from './admin/group-rules-routes.ts';
 import type { AppEnv } from './http/app-env.ts';
 import { AuthError } from './http/bearer-auth.ts';
@@ -34,6 +36,7 @@ export function createApp(services: Services, log: Logger): Hono<AppEnv> {
   mountSso(app, services);
   app.route('/admin/v1', careAdminApp(services));
   app.route('/admin/v1', groupRulesAdminApp(services));
+  app.route('/admin/v1', importAdminApp(services, new LoggedInvitationStub(log)));
   app.route(
     '/scim/v2',
     scimApp(services, async (req) => app.fetch(req)),

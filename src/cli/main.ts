@@ -4,6 +4,7 @@ import { openDatabase } from '../db/database.ts';
 import { DirectoryError } from '../directory/directory-error.ts';
 import { isScope, type Scope } from '../keys/api-tokens.ts';
 import { createServices, type Services } from '../services.ts';
+import { IMPORT_USAGE, ImportUsageError, runImportCommand } from './import-command.ts';
 import { runSsoCommand, SSO_USAGE, SsoUsageError } from './sso-commands.ts';
 
 const USAGE = `usage:
@@ -14,6 +15,7 @@ const USAGE = `usage:
   npm run cli -- clients create --tenant NAME --scope scim [--name TEXT]
   npm run cli -- clients revoke --tenant NAME CLIENT_ID
   npm run cli -- keys rotate
+${IMPORT_USAGE}
 ${SSO_USAGE}`;
 
 class UsageError extends Error {}
@@ -117,14 +119,20 @@ async function main(): Promise<number> {
     }
     throw err;
   }
-  const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
+  const argv = process.argv.slice(2);
+  // An import writes rows concurrently (src/admin/csv/csv-import.ts): it needs connections.
+  const poolSize = argv[0] === 'import' ? 20 : 2;
+  const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize });
   try {
-    await run(await createServices(config, db), process.argv.slice(2));
+    const services = await createServices(config, db);
+    if (argv[0] === 'import') return await runImportCommand(services, argv.slice(1));
+    await run(services, argv);
     return 0;
   } catch (err) {
     if (
       err instanceof UsageError ||
       err instanceof SsoUsageError ||
+      err instanceof ImportUsageError ||
       err instanceof DirectoryError ||
       (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION'
     ) {

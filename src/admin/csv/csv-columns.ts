@@ -139,6 +139,7 @@ function applyCell(resource: SCIMResource, column: Column, cell: string): void {
       cell === '' ? others : [{ value: cell, type: 'work', primary: true }, ...others];
     return;
   }
+  if (column.kind !== 'attribute') return;
   let container = resource;
   if (column.urn) {
     const ext = resource[column.urn];

@@ -138,7 +138,9 @@ export async function importUsers(
   counter.on('error', (err) => parser.destroy(err));
   source.pipe(counter).pipe(parser);
 
-  const writer = new RowWriter(deps, ctx, opts, result, fail);
+  // Row writes share the pool with the server's other requests: a few connections stay free.
+  const concurrency = opts.concurrency ?? Math.max(1, Math.min(16, (deps.pool.options.max ?? 10) - 4));
+  const writer = new RowWriter(deps, ctx, { ...opts, concurrency }, result, fail);
   let columns: Column[] | undefined;
   let batch: Row[] = [];
   try {
@@ -240,7 +242,7 @@ class RowWriter {
       'userName',
       inputs.map((i) => i.input.userName),
     );
-    await eachLimited(inputs, this.opts.concurrency ?? 8, async ({ row, input }) => {
+    await eachLimited(inputs, this.opts.concurrency ?? 1, async ({ row, input }) => {
       const found = existing.get(input.userName.toLowerCase())?.[0];
       if (found) {
         // The same file again: an account that already holds the row is unchanged.
@@ -279,7 +281,7 @@ class RowWriter {
     const keyOf = (row: Row) => (row.cells[matchAt] ?? '').trim();
     const found = await findUsersBy(pool, this.ctx.tenantId, this.opts.matchOn, rows.map(keyOf));
     const { mode, matchOn } = this.opts;
-    await eachLimited(rows, this.opts.concurrency ?? 8, async (row) => {
+    await eachLimited(rows, this.opts.concurrency ?? 1, async (row) => {
       const key = keyOf(row);
       const users = key === '' ? [] : (found.get(matchOn === 'externalId' ? key : key.toLowerCase()) ?? []);
       const [user, ...more] = users;

@@ -1,0 +1,158 @@
+/**
+ * The CSV import phase of `npm run bench` (issue 6): one `POST /admin/v1/imports?mode=create`
+ * of a `--users`-row file, streamed from disk, timed end to end. Target: 100,000 rows in
+ * under 60 s on PostgreSQL. The rows are users of their own (`import.user.N`), beside the
+ * SCIM phases' users.
+ *
+ * Run alone (`npx tsx bench/import-phase.ts --rows 100000`) it imports in-process into a
+ * scratch database on BENCH_DATABASE_URL's server, without HTTP, and prints the result.
+ */
+import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { finished } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { PhaseResult } from './load.ts';
+import type { RSSSampler } from './rss.ts';
+
+/** Seconds a 100,000-row import may take on PostgreSQL. */
+export const IMPORT_TARGET = { rows: 100_000, seconds: 60 };
+const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+
+/** Writes a create file of `rows` users to `file`, a row at a time (as a spreadsheet export would). */
+export async function writeImportFile(file: string, rows: number): Promise<number> {
+  const out = createWriteStream(file);
+  out.write(`email,username,language,name.givenName,name.familyName,title,${ENTERPRISE}:employeeNumber\n`);
+  for (let i = 0; i < rows; i++) {
+    const n = String(i).padStart(6, '0');
+    const ok = out.write(
+      `import.user.${n}@example.org,import.user.${n},sv-SE,Import,User ${n},Carer,imp-${n}\n`,
+    );
+    if (!ok) await new Promise<void>((r) => out.once('drain', () => r()));
+  }
+  out.end();
+  await finished(out);
+  return statSync(file).size;
+}
+
+interface ImportResponse {
+  created?: number;
+  failed?: number;
+  failures?: { line: number; reason: string }[];
+}
+
+/** POSTs a file to the import API with its body streamed from disk. */
+function postFile(port: number, token: string, file: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/admin/v1/imports?mode=create',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'text/csv',
+          'content-length': statSync(file).size,
+        },
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          body += c;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on('error', reject);
+    createReadStream(file).pipe(req);
+  });
+}
+
+/** The timed import of `users` rows over HTTP, as one phase of the report. */
+export async function importPhase(opts: {
+  port: number;
+  /** A token of the bench tenant with the scope `admin`. */
+  adminToken: string;
+  users: number;
+  rss: RSSSampler;
+  log: (message: string) => void;
+}): Promise<PhaseResult> {
+  const work = mkdtempSync(join(tmpdir(), 'cb-import-'));
+  try {
+    const file = join(work, 'users.csv');
+    const bytes = await writeImportFile(file, opts.users);
+    opts.log(`importing ${opts.users} rows (${(bytes / 1e6).toFixed(1)} MB) through POST /admin/v1/imports`);
+    opts.rss.resetPeak();
+    const t0 = performance.now();
+    const res = await postFile(opts.port, opts.adminToken, file);
+    const ms = performance.now() - t0;
+    let parsed: ImportResponse = {};
+    try {
+      parsed = JSON.parse(res.body) as ImportResponse;
+    } catch {}
+    const ok = res.status === 200 && parsed.created === opts.users;
+    const seconds = ms / 1000;
+    return {
+      name: `CSV import (create, ${opts.users} rows, 1 request)`,
+      clients: 1,
+      requests: 1,
+      errors: ok ? 0 : 1,
+      errorSample: ok ? undefined : `${res.status}: ${res.body.slice(0, 300)}`,
+      seconds,
+      opsPerSec: 1 / seconds,
+      p50: ms,
+      p99: ms,
+      maxRSSMB: opts.rss.peakMB(),
+      noRatio: true,
+      note: `CSV import: ${parsed.created ?? 0} of ${opts.users} rows created in ${seconds.toFixed(1)} s (${(opts.users / seconds).toFixed(0)} rows/s); target < ${IMPORT_TARGET.seconds} s for ${IMPORT_TARGET.rows.toLocaleString('en')} rows on PostgreSQL: ${opts.users >= IMPORT_TARGET.rows ? (ok && seconds < IMPORT_TARGET.seconds ? 'PASS' : 'FAIL') : 'n/a (fewer rows)'}`,
+    };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** Alone: an in-process import into a scratch PostgreSQL database, for quick measurements. */
+async function standalone(): Promise<void> {
+  const { values } = parseArgs({ options: { rows: { type: 'string', default: '100000' } } });
+  const rows = Number(values.rows);
+  const { createScratchDatabase } = await import('./processes.ts');
+  const { loadConfig } = await import('../src/config.ts');
+  const { openDatabase } = await import('../src/db/database.ts');
+  const { createServices } = await import('../src/services.ts');
+  const { importUsers } = await import('../src/admin/csv/csv-import.ts');
+  const { LoggedInvitationStub } = await import('../src/admin/csv/invitations.ts');
+  const base = process.env['BENCH_DATABASE_URL'] ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+  const scratch = await createScratchDatabase(base, `cb_import_${Date.now()}`);
+  const work = mkdtempSync(join(tmpdir(), 'cb-import-'));
+  try {
+    const config = loadConfig({ DATABASE_URL: scratch.url, PUBLIC_URL: 'http://bench.test', LOG_LEVEL: 'warn' });
+    const db = await openDatabase({ url: scratch.url, poolSize: 20 });
+    try {
+      const services = await createServices(config, db);
+      const { tenant } = await services.directory.tenants.ensure('bench');
+      const file = join(work, 'users.csv');
+      await writeImportFile(file, rows);
+      const t0 = performance.now();
+      const result = await importUsers(
+        { pool: db.pool, directory: services.directory, registry: services.registry, outbox: new LoggedInvitationStub(console) },
+        { tenantId: tenant.id, actor: { type: 'cli', id: null }, requestId: null },
+        createReadStream(file),
+        { mode: 'create', matchOn: 'userName', },
+      );
+      const s = (performance.now() - t0) / 1000;
+      console.log(`${result.created} created, ${result.failed} failed of ${rows} in ${s.toFixed(1)} s (${(rows / s).toFixed(0)} rows/s)`, result.failures.slice(0, 3));
+    } finally {
+      await db.close();
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+    await scratch.drop();
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await standalone();

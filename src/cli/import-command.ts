@@ -1,0 +1,81 @@
+import { createReadStream, statSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { importUsers, MAX_IMPORT_BYTES, tooLargeMessage } from '../admin/csv/csv-import.ts';
+import { importOptions } from '../admin/csv/import-routes.ts';
+import { ImportError } from '../admin/csv/import-error.ts';
+import { LoggedInvitationStub } from '../admin/csv/invitations.ts';
+import type { Services } from '../services.ts';
+
+export const IMPORT_USAGE = `  npm run cli -- import --tenant NAME --mode create|update|deactivate|reactivate [--match-on userName|email|externalId|employeeNumber] [--invite] FILE`;
+
+/** A refusal of the import command (exit 2 with the message). */
+export class ImportUsageError extends Error {}
+
+/** A one-line progress bar on stderr, redrawn in place; the result goes to stdout. */
+function progressBar(total: number) {
+  const width = 30;
+  return (p: { bytes: number; rows: number; failed: number }) => {
+    const share = total > 0 ? Math.min(1, p.bytes / total) : 1;
+    const filled = Math.round(share * width);
+    process.stderr.write(
+      `\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${Math.round(share * 100)}% ${p.rows} rows, ${p.failed} failed`,
+    );
+  };
+}
+
+/**
+ * `npm run cli -- import …`: the same import as the admin API, from a file, through the
+ * directory's write path with the CLI as the actor. Prints the result as JSON; exits 1
+ * when a row failed, 2 when the file was refused.
+ */
+export async function runImportCommand(services: Services, argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      tenant: { type: 'string' },
+      mode: { type: 'string' },
+      'match-on': { type: 'string' },
+      invite: { type: 'boolean' },
+    },
+  });
+  const file = positionals[0];
+  if (!values.tenant || !file) throw new ImportUsageError(`usage:\n${IMPORT_USAGE}`);
+  const tenant = await services.directory.tenants.findByName(values.tenant);
+  if (!tenant) throw new ImportUsageError(`no tenant ${values.tenant}`);
+  let opts: ReturnType<typeof importOptions>;
+  let size: number;
+  try {
+    opts = importOptions({
+      mode: values.mode,
+      matchOn: values['match-on'],
+      invite: values.invite ? 'true' : undefined,
+    });
+    size = statSync(file).size;
+  } catch (err) {
+    throw new ImportUsageError((err as Error).message);
+  }
+  if (size > MAX_IMPORT_BYTES) throw new ImportUsageError(tooLargeMessage(MAX_IMPORT_BYTES));
+  const log = pino({ level: services.config.logLevel ?? 'info' }, pino.destination(2));
+  try {
+    const result = await importUsers(
+      {
+        pool: services.db.pool,
+        directory: services.directory,
+        registry: services.registry,
+        outbox: new LoggedInvitationStub(log),
+      },
+      { tenantId: tenant.id, actor: { type: 'cli', id: null }, requestId: null },
+      createReadStream(file),
+      { ...opts, onProgress: progressBar(size) },
+    );
+    process.stderr.write('\n');
+    console.log(JSON.stringify(result, null, 2));
+    return result.failed > 0 ? 1 : 0;
+  } catch (err) {
+    process.stderr.write('\n');
+    if (err instanceof ImportError) throw new ImportUsageError(err.message);
+    throw err;
+  }
+}
