@@ -84,6 +84,16 @@ export function groupsRoutes(services: Services) {
       },
       { ifMatch: ifMatchVersion(c) },
     );
+    // RFC 7644 §3.5.2 lets a PATCH answer 204; Okta and Entra expect it for groups, and a
+    // group of 50,000 members must not be rendered back for every batch of 100 added.
+    // A client that wants the group asks with ?attributes= or ?excludedAttributes=.
+    if (
+      c.req.query('attributes') === undefined &&
+      c.req.query('excludedAttributes') === undefined
+    ) {
+      c.header('ETag', etag(group.version));
+      return c.body(null, 204);
+    }
     return scimJSON(c, await present(c, group));
   });
 

@@ -74,9 +74,9 @@ describe('Groups', () => {
     let res = await patchGroup(group.id, [
       { op: 'Add', path: 'members', value: [{ value: b, $ref: null }, { value: c }] },
     ]);
-    expect(res.status).toBe(200);
+    expect(res.status).toBe(204);
     res = await patchGroup(group.id, [{ op: 'Remove', path: 'members', value: [{ value: a }] }]);
-    expect(res.status).toBe(200);
+    expect(res.status).toBe(204);
     res = await patchGroup(group.id, [{ op: 'remove', path: `members[value eq "${b}"]` }]);
     const after = await (await t.request('GET', `/scim/v2/Groups/${group.id}`)).json();
     expect(after.members.map((m: { value: string }) => m.value)).toEqual([c]);
@@ -90,7 +90,7 @@ describe('Groups', () => {
         patchGroup(group.id, [{ op: 'add', path: 'members', value: [{ value }] }]),
       ),
     );
-    expect(results.map((r) => r.status)).toEqual(ids.map(() => 200));
+    expect(results.map((r) => r.status)).toEqual(ids.map(() => 204));
     const after = await (await t.request('GET', `/scim/v2/Groups/${group.id}`)).json();
     expect(after.members).toHaveLength(20);
     expect(after.meta.version).toBe('W/"21"');
@@ -128,7 +128,9 @@ describe('Groups', () => {
     const [a] = await createUsers('rename', 1);
     const group = await createGroup('Old name', [a as string]);
     const res = await patchGroup(group.id, [{ op: 'replace', value: { displayName: 'New name' } }]);
-    const body = await res.json();
+    expect(res.status).toBe(204);
+    expect(res.headers.get('etag')).toBe('W/"2"');
+    const body = await (await t.request('GET', `/scim/v2/Groups/${group.id}`)).json();
     expect(body.displayName).toBe('New name');
     expect(body.members).toHaveLength(1);
     expect((await t.request('DELETE', `/scim/v2/Groups/${group.id}`)).status).toBe(204);

@@ -163,14 +163,14 @@ describe('scim-entra-conformance: groups', () => {
         Operations: [{ op: 'Add', path: 'members', value: [{ value: a.id }, { value: b.id }] }],
       },
     });
-    expect(res.status).toBe(200);
+    expect(res.status).toBe(204);
     res = await t.request('PATCH', `/scim/v2/Groups/${group.id}`, {
       body: {
         schemas: [PATCH],
         Operations: [{ op: 'Remove', path: 'members', value: [{ value: a.id }] }],
       },
     });
-    expect(res.status).toBe(200);
+    expect(res.status).toBe(204);
     const after = await (await t.request('GET', `/scim/v2/Groups/${group.id}`)).json();
     expect(after.members.map((m: { value: string }) => m.value)).toEqual([b.id]);
 

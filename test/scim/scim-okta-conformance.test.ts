@@ -175,7 +175,8 @@ describe('scim-okta-conformance: Push Groups', () => {
         ],
       },
     });
-    expect(res.status).toBe(200);
+    // Okta's Push Groups reference: PATCH /Groups answers 204 No Content.
+    expect(res.status).toBe(204);
     res = await t.request('PATCH', `/scim/v2/Groups/${group.id}`, {
       body: {
         schemas: [PATCH],
@@ -184,7 +185,9 @@ describe('scim-okta-conformance: Push Groups', () => {
         ],
       },
     });
-    expect((await res.json()).displayName).toBe('Okta Push Group (renamed)');
+    expect(res.status).toBe(204);
+    const renamed = await (await t.request('GET', `/scim/v2/Groups/${group.id}`)).json();
+    expect(renamed.displayName).toBe('Okta Push Group (renamed)');
     res = await t.request('PATCH', `/scim/v2/Groups/${group.id}`, {
       body: {
         schemas: [PATCH],
