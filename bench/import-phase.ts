@@ -25,7 +25,9 @@ const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 /** Writes a create file of `rows` users to `file`, a row at a time (as a spreadsheet export would). */
 export async function writeImportFile(file: string, rows: number): Promise<number> {
   const out = createWriteStream(file);
-  out.write(`email,username,language,name.givenName,name.familyName,title,${ENTERPRISE}:employeeNumber\n`);
+  out.write(
+    `email,username,language,name.givenName,name.familyName,title,${ENTERPRISE}:employeeNumber\n`,
+  );
   for (let i = 0; i < rows; i++) {
     const n = String(i).padStart(6, '0');
     const ok = out.write(
@@ -45,7 +47,11 @@ interface ImportResponse {
 }
 
 /** POSTs a file to the import API with its body streamed from disk. */
-function postFile(port: number, token: string, file: string): Promise<{ status: number; body: string }> {
+function postFile(
+  port: number,
+  token: string,
+  file: string,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request(
       {
@@ -86,7 +92,9 @@ export async function importPhase(opts: {
   try {
     const file = join(work, 'users.csv');
     const bytes = await writeImportFile(file, opts.users);
-    opts.log(`importing ${opts.users} rows (${(bytes / 1e6).toFixed(1)} MB) through POST /admin/v1/imports`);
+    opts.log(
+      `importing ${opts.users} rows (${(bytes / 1e6).toFixed(1)} MB) through POST /admin/v1/imports`,
+    );
     opts.rss.resetPeak();
     const t0 = performance.now();
     const res = await postFile(opts.port, opts.adminToken, file);
@@ -105,8 +113,9 @@ export async function importPhase(opts: {
       errorSample: ok ? undefined : `${res.status}: ${res.body.slice(0, 300)}`,
       seconds,
       opsPerSec: 1 / seconds,
-      p50: ms,
-      p99: ms,
+      // One request is not a latency distribution: the p99 target is for the other phases.
+      p50: Number.NaN,
+      p99: Number.NaN,
       maxRSSMB: opts.rss.peakMB(),
       noRatio: true,
       note: `CSV import: ${parsed.created ?? 0} of ${opts.users} rows created in ${seconds.toFixed(1)} s (${(opts.users / seconds).toFixed(0)} rows/s); target < ${IMPORT_TARGET.seconds} s for ${IMPORT_TARGET.rows.toLocaleString('en')} rows on PostgreSQL: ${opts.users >= IMPORT_TARGET.rows ? (ok && seconds < IMPORT_TARGET.seconds ? 'PASS' : 'FAIL') : 'n/a (fewer rows)'}`,
@@ -130,7 +139,11 @@ async function standalone(): Promise<void> {
   const scratch = await createScratchDatabase(base, `cb_import_${Date.now()}`);
   const work = mkdtempSync(join(tmpdir(), 'cb-import-'));
   try {
-    const config = loadConfig({ DATABASE_URL: scratch.url, PUBLIC_URL: 'http://bench.test', LOG_LEVEL: 'warn' });
+    const config = loadConfig({
+      DATABASE_URL: scratch.url,
+      PUBLIC_URL: 'http://bench.test',
+      LOG_LEVEL: 'warn',
+    });
     const db = await openDatabase({ url: scratch.url, poolSize: 20 });
     try {
       const services = await createServices(config, db);
@@ -139,13 +152,21 @@ async function standalone(): Promise<void> {
       await writeImportFile(file, rows);
       const t0 = performance.now();
       const result = await importUsers(
-        { pool: db.pool, directory: services.directory, registry: services.registry, outbox: new LoggedInvitationStub(console) },
+        {
+          pool: db.pool,
+          directory: services.directory,
+          registry: services.registry,
+          outbox: new LoggedInvitationStub(console),
+        },
         { tenantId: tenant.id, actor: { type: 'cli', id: null }, requestId: null },
         createReadStream(file),
-        { mode: 'create', matchOn: 'userName', },
+        { mode: 'create', matchOn: 'userName' },
       );
       const s = (performance.now() - t0) / 1000;
-      console.log(`${result.created} created, ${result.failed} failed of ${rows} in ${s.toFixed(1)} s (${(rows / s).toFixed(0)} rows/s)`, result.failures.slice(0, 3));
+      console.log(
+        `${result.created} created, ${result.failed} failed of ${rows} in ${s.toFixed(1)} s (${(rows / s).toFixed(0)} rows/s)`,
+        result.failures.slice(0, 3),
+      );
     } finally {
       await db.close();
     }

@@ -16,6 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { carePhases } from './care-phase.ts';
+import { importPhase } from './import-phase.ts';
 import { BenchClient, type PhaseResult, Recorder, runPhase, timed } from './load.ts';
 import {
   type Child,
@@ -514,6 +515,16 @@ async function main(): Promise<number> {
         rulesClient,
         scratch ? { url: scratch.url } : { socketDir: dataDir },
       );
+      // The CSV import (bench/import-phase.ts): its own users, after every SCIM phase.
+      const adminToken = (
+        await runNpm(['token', '--', '--tenant', 'bench', '--scope', 'admin'], env, ROOT)
+      )
+        .trim()
+        .split('\n')
+        .at(-1)
+        ?.trim();
+      if (adminToken)
+        phases.push(await importPhase({ port, adminToken, users: opts.users, rss, log }));
     } finally {
       rulesClient.close();
       client.close();

@@ -2,8 +2,8 @@ import { createReadStream, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { importUsers, MAX_IMPORT_BYTES, tooLargeMessage } from '../admin/csv/csv-import.ts';
-import { importOptions } from '../admin/csv/import-routes.ts';
 import { ImportError } from '../admin/csv/import-error.ts';
+import { importOptions } from '../admin/csv/import-routes.ts';
 import { LoggedInvitationStub } from '../admin/csv/invitations.ts';
 import type { Services } from '../services.ts';
 

@@ -2,7 +2,7 @@ import type { UserInput, UserRecord } from '../../directory/user-record.ts';
 import type { SCIMResource } from '../../scim/representation.ts';
 import { normaliseResource } from '../../scim/resource-input.ts';
 import { type AttrNode, resourceIndex, splitSchemaURN } from '../../scim/schema-index.ts';
-import { USER_SCHEMA, type SchemaRegistry } from '../../scim/schema-registry.ts';
+import { type SchemaRegistry, USER_SCHEMA } from '../../scim/schema-registry.ts';
 import { userInputFromSCIM } from '../../scim/user-input.ts';
 import { ImportError } from './import-error.ts';
 
@@ -33,7 +33,11 @@ const LEADING: { kind: 'email' | 'userName' | 'language'; names: string[] }[] = 
 // Carried by other columns or never imported: a spreadsheet of passwords is not a thing to keep.
 const REFUSED = new Set(['id', 'meta', 'groups', 'password', 'schemas', 'emails']);
 
-const squash = (h: string) => h.trim().toLowerCase().replace(/[\s_-]/g, '');
+const squash = (h: string) =>
+  h
+    .trim()
+    .toLowerCase()
+    .replace(/[\s_-]/g, '');
 
 /**
  * Resolves a header row: columns are SCIM attribute names (`displayName`, `name.givenName`),
@@ -68,7 +72,8 @@ export function resolveHeader(
       throw new ImportError('badHeader', `column "${name}" appears twice`);
     }
     seen.add(name.toLowerCase());
-    if (mode === 'create' && i < 3) return { kind: (LEADING[i] as (typeof LEADING)[0]).kind, header: name };
+    if (mode === 'create' && i < 3)
+      return { kind: (LEADING[i] as (typeof LEADING)[0]).kind, header: name };
     if (mode !== 'create' && (key === 'match' || key === squash(matchOn))) {
       return { kind: 'match', header: name };
     }

@@ -1,12 +1,12 @@
-import { isDeepStrictEqual } from 'node:util';
 import { type Readable, Transform } from 'node:stream';
+import { isDeepStrictEqual } from 'node:util';
 import { parse } from 'csv-parse';
 import type pg from 'pg';
 import { appendAudit } from '../../audit/audit-log.ts';
 import type { DirectoryContext } from '../../directory/actor.ts';
 import type { Directory } from '../../directory/directory.ts';
 import { DirectoryError } from '../../directory/directory-error.ts';
-import type { UserInput, UserRecord } from '../../directory/user-record.ts';
+import { primaryEmail, type UserInput, type UserRecord } from '../../directory/user-record.ts';
 import type { SchemaRegistry } from '../../scim/schema-registry.ts';
 import { SCIMError } from '../../scim/scim-error.ts';
 import {
@@ -139,7 +139,8 @@ export async function importUsers(
   source.pipe(counter).pipe(parser);
 
   // Row writes share the pool with the server's other requests: a few connections stay free.
-  const concurrency = opts.concurrency ?? Math.max(1, Math.min(16, (deps.pool.options.max ?? 10) - 4));
+  const concurrency =
+    opts.concurrency ?? Math.max(1, Math.min(16, (deps.pool.options.max ?? 10) - 4));
   const writer = new RowWriter(deps, ctx, { ...opts, concurrency }, result, fail);
   let columns: Column[] | undefined;
   let batch: Row[] = [];
@@ -242,7 +243,11 @@ class RowWriter {
       'userName',
       inputs.map((i) => i.input.userName),
     );
-    await eachLimited(inputs, this.opts.concurrency ?? 1, async ({ row, input }) => {
+    const keys = ({ input }: { input: UserInput }) => [
+      input.userName.toLowerCase(),
+      `@${(primaryEmail(input.attrs) ?? '').toLowerCase()}`,
+    ];
+    await inWaves(inputs, keys, this.opts.concurrency ?? 1, async ({ row, input }) => {
       const found = existing.get(input.userName.toLowerCase())?.[0];
       if (found) {
         // The same file again: an account that already holds the row is unchanged.
@@ -281,33 +286,47 @@ class RowWriter {
     const keyOf = (row: Row) => (row.cells[matchAt] ?? '').trim();
     const found = await findUsersBy(pool, this.ctx.tenantId, this.opts.matchOn, rows.map(keyOf));
     const { mode, matchOn } = this.opts;
-    await eachLimited(rows, this.opts.concurrency ?? 1, async (row) => {
-      const key = keyOf(row);
-      const users = key === '' ? [] : (found.get(matchOn === 'externalId' ? key : key.toLowerCase()) ?? []);
-      const [user, ...more] = users;
-      if (!user) return this.fail(row.line, key === '' ? 'the match cell is empty' : `no user has ${matchOn} ${key}`);
-      if (more.length > 0) {
-        return this.fail(row.line, `${users.length} users have ${matchOn} ${key}; match on a unique field`);
-      }
-      try {
-        const { changed } = await directory.users.update(this.ctx, user.id, (current) => {
-          if (mode === 'update') return updateInput(registry, columns, row.cells, current);
-          const status =
-            mode === 'deactivate'
-              ? current.status === 'active'
-                ? 'inactive'
-                : current.status
-              : current.status === 'inactive'
-                ? 'active'
-                : current.status;
-          return { ...inputOf(current), status };
-        });
-        if (changed) this.result.updated++;
-        else this.result.unchanged++;
-      } catch (err) {
-        this.fail(row.line, reasonOf(err));
-      }
-    });
+    // Rows naming the same user apply in file order (the last one wins, as in a spreadsheet).
+    await inWaves(
+      rows,
+      (row) => [keyOf(row).toLowerCase()],
+      this.opts.concurrency ?? 1,
+      async (row) => {
+        const key = keyOf(row);
+        const users =
+          key === '' ? [] : (found.get(matchOn === 'externalId' ? key : key.toLowerCase()) ?? []);
+        const [user, ...more] = users;
+        if (!user)
+          return this.fail(
+            row.line,
+            key === '' ? 'the match cell is empty' : `no user has ${matchOn} ${key}`,
+          );
+        if (more.length > 0) {
+          return this.fail(
+            row.line,
+            `${users.length} users have ${matchOn} ${key}; match on a unique field`,
+          );
+        }
+        try {
+          const { changed } = await directory.users.update(this.ctx, user.id, (current) => {
+            if (mode === 'update') return updateInput(registry, columns, row.cells, current);
+            const status =
+              mode === 'deactivate'
+                ? current.status === 'active'
+                  ? 'inactive'
+                  : current.status
+                : current.status === 'inactive'
+                  ? 'active'
+                  : current.status;
+            return { ...inputOf(current), status };
+          });
+          if (changed) this.result.updated++;
+          else this.result.unchanged++;
+        } catch (err) {
+          this.fail(row.line, reasonOf(err));
+        }
+      },
+    );
   }
 }
 
@@ -328,6 +347,30 @@ function holds(user: UserRecord, input: UserInput): boolean {
     user.status === input.status &&
     isDeepStrictEqual(user.attrs, input.attrs)
   );
+}
+
+/**
+ * Runs `fn` over `items`, at most `limit` at a time, such that two items sharing a key run
+ * one after the other in their order: the first row of a file with a username wins, never
+ * whichever write happened to commit first.
+ */
+async function inWaves<T>(
+  items: T[],
+  keys: (item: T) => string[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  const seen = new Map<string, number>();
+  const waves: T[][] = [];
+  for (const item of items) {
+    const own = keys(item).filter((k) => k !== '' && k !== '@');
+    const wave = Math.max(0, ...own.map((k) => (seen.get(k) ?? -1) + 1));
+    for (const k of own) seen.set(k, wave);
+    const list = waves[wave] ?? [];
+    list.push(item);
+    waves[wave] = list;
+  }
+  for (const wave of waves) await eachLimited(wave, limit, fn);
 }
 
 /** Runs `fn` over `items` with at most `limit` at a time, in order of start. */

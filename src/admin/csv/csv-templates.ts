@@ -29,5 +29,7 @@ export function templateCSV(mode: ImportMode): string {
 
 /** The file name a template downloads as. */
 export function templateFileName(mode: ImportMode): string {
-  return mode === 'create' ? 'ImportUserTemplate.csv' : `${mode[0]?.toUpperCase()}${mode.slice(1)}UsersTemplate.csv`;
+  return mode === 'create'
+    ? 'ImportUserTemplate.csv'
+    : `${mode[0]?.toUpperCase()}${mode.slice(1)}UsersTemplate.csv`;
 }

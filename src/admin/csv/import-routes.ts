@@ -53,12 +53,18 @@ export function importAdminApp(services: Services, outbox: InvitationOutbox) {
     const opts = importOptions(c.req.query());
     const length = Number(c.req.header('content-length') ?? '0');
     // Refused before a byte is read when the size is declared; else counted as it streams.
-    if (length > MAX_IMPORT_BYTES) throw new ImportError('tooLarge', tooLargeMessage(MAX_IMPORT_BYTES));
+    if (length > MAX_IMPORT_BYTES)
+      throw new ImportError('tooLarge', tooLargeMessage(MAX_IMPORT_BYTES));
     const body = c.req.raw.body;
     if (!body) throw new ImportError('badHeader', 'the file is empty: it needs a header row');
     const source = Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>);
     const result = await importUsers(
-      { pool: services.db.pool, directory: services.directory, registry: services.registry, outbox },
+      {
+        pool: services.db.pool,
+        directory: services.directory,
+        registry: services.registry,
+        outbox,
+      },
       adminContext(c),
       source,
       opts,
