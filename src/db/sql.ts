@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
 
 /** Something that runs SQL: the pool, or one client inside a transaction. */
@@ -28,4 +29,24 @@ export function uniqueViolation(err: unknown): string | undefined {
     return 'constraint' in err && typeof err.constraint === 'string' ? err.constraint : 'unique';
   }
   return undefined;
+}
+
+/** Most distinct statement texts one process names (each is prepared once per connection). */
+const MAX_NAMED_STATEMENTS = 500;
+const namedStatements = new Map<string, string>();
+
+/**
+ * A prepared-statement name for a generated statement (a SCIM list's SQL, whose values are
+ * all parameters), so PostgreSQL parses and plans each shape once per connection instead of
+ * on every request: planning a filtered list costs about as much as running it. Past
+ * {@link MAX_NAMED_STATEMENTS} shapes, new ones run unnamed, so a client inventing endless
+ * filter shapes cannot grow every connection's statement cache without bound.
+ */
+export function statementName(sql: string): string | undefined {
+  const known = namedStatements.get(sql);
+  if (known !== undefined) return known;
+  if (namedStatements.size >= MAX_NAMED_STATEMENTS) return undefined;
+  const name = `gen_${createHash('sha1').update(sql).digest('hex').slice(0, 20)}`;
+  namedStatements.set(sql, name);
+  return name;
 }

@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import { statementName } from '../db/sql.ts';
 import type { GroupRow } from '../directory/group-record.ts';
 import { groupFromRow } from '../directory/group-record.ts';
 import { groupsFromColumn } from '../directory/user-groups-sql.ts';
@@ -162,14 +163,24 @@ async function listPage(
   // One round trip for the page, its total and the users' groups; a second only to count
   // behind an empty later page (or for count=0).
   const rows = query.rows
-    ? (await db.pool.query<UserRow & GroupRow & ListRowExtras>(query.rows.sql, query.rows.params))
-        .rows
+    ? (
+        await db.pool.query<UserRow & GroupRow & ListRowExtras>({
+          name: statementName(query.rows.sql),
+          text: query.rows.sql,
+          values: query.rows.params,
+        })
+      ).rows
     : [];
   const total =
     query.totalFrom(rows) ??
     Number(
-      (await db.pool.query<{ total: number }>(query.total.sql, query.total.params)).rows[0]
-        ?.total ?? 0,
+      (
+        await db.pool.query<{ total: number }>({
+          name: statementName(query.total.sql),
+          text: query.total.sql,
+          values: query.total.params,
+        })
+      ).rows[0]?.total ?? 0,
     );
   const { resources: found, nextCursor } = query.page(rows);
   let resources: SCIMResource[];
