@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/sql.ts';
 import type { DirectoryContext } from '../directory/actor.ts';
+import { DirectoryError } from '../directory/directory-error.ts';
 
 /** A staff member or a site as stored: the SCIM attributes other than the columns in `attrs`. */
 export interface CareRecord {
@@ -42,6 +43,35 @@ export function careRecordFromRow(row: CareRow): CareRecord {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Reads and locks a staff member or site for a change in the caller's transaction:
+ * concurrent writers of one record queue up. `ifMatch` is the version the client last
+ * saw (RFC 7644 §3.14).
+ */
+export async function lockCareRecord(
+  db: Queryable,
+  table: 'sites' | 'staff_members',
+  tenantId: string,
+  id: string,
+  opts: { noun: string; ifMatch?: number | undefined },
+): Promise<CareRecord> {
+  const { rows } = await db.query<CareRow>(
+    `select * from ${table} where tenant_id = $1 and id = $2 for update`,
+    [tenantId, UUID.test(id) ? id : null],
+  );
+  if (!rows[0]) throw new DirectoryError('notFound', `${opts.noun} ${id} not found`);
+  const current = careRecordFromRow(rows[0]);
+  if (opts.ifMatch !== undefined && opts.ifMatch !== current.version) {
+    throw new DirectoryError(
+      'preconditionFailed',
+      `${opts.noun} ${id} has changed (version ${current.version})`,
+    );
+  }
+  return current;
 }
 
 /** What audit events record of a staff member or site. */

@@ -11,6 +11,7 @@ import {
   type CareRow,
   careRecordFromRow,
   careSnapshot,
+  lockCareRecord,
   recordCareChange,
 } from './care-record.ts';
 import { accessActor } from './user-care.ts';
@@ -80,18 +81,10 @@ export class Sites {
   ): Promise<CareRecord> {
     return withTransaction(this.pool, async (db) => {
       checkCareAdmin(await accessActor(db, ctx), 'sites');
-      const { rows } = await db.query<CareRow>(
-        'select * from sites where tenant_id = $1 and id = $2 for update',
-        [ctx.tenantId, UUID.test(id) ? id : null],
-      );
-      if (!rows[0]) throw notFound(id);
-      const current = careRecordFromRow(rows[0]);
-      if (opts.ifMatch !== undefined && opts.ifMatch !== current.version) {
-        throw new DirectoryError(
-          'preconditionFailed',
-          `site ${id} has changed (version ${current.version})`,
-        );
-      }
+      const current = await lockCareRecord(db, 'sites', ctx.tenantId, id, {
+        noun: 'site',
+        ifMatch: opts.ifMatch,
+      });
       const next = change(current);
       const attrs: Record<string, unknown> = { ...next.attrs, kind: next.attrs['kind'] ?? 'site' };
       if (String(attrs['code'] ?? '').toLowerCase() !== codeOf(current).toLowerCase()) {

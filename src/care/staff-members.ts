@@ -11,6 +11,7 @@ import {
   type CareRow,
   careRecordFromRow,
   careSnapshot,
+  lockCareRecord,
   recordCareChange,
 } from './care-record.ts';
 import { accessActor } from './user-care.ts';
@@ -113,18 +114,10 @@ export class StaffMembers {
   ): Promise<CareRecord> {
     return withTransaction(this.pool, async (db) => {
       checkCareAdmin(await accessActor(db, ctx), 'staffMembers');
-      const { rows } = await db.query<CareRow>(
-        'select * from staff_members where tenant_id = $1 and id = $2 for update',
-        [ctx.tenantId, UUID.test(id) ? id : null],
-      );
-      if (!rows[0]) throw notFound(id);
-      const current = careRecordFromRow(rows[0]);
-      if (opts.ifMatch !== undefined && opts.ifMatch !== current.version) {
-        throw new DirectoryError(
-          'preconditionFailed',
-          `staff member ${id} has changed (version ${current.version})`,
-        );
-      }
+      const current = await lockCareRecord(db, 'staff_members', ctx.tenantId, id, {
+        noun: 'staff member',
+        ifMatch: opts.ifMatch,
+      });
       const next = change(current);
       const attrs = await checkCentres(db, ctx.tenantId, next.attrs);
       const { rows: updated } = await db.query<CareRow>(
