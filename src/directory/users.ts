@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import { checkUserDelete, prepareUserWrite } from '../care/user-care.ts';
-import { uniqueViolation, withTransaction } from '../db/sql.ts';
+import { type Queryable, uniqueViolation, withTransaction } from '../db/sql.ts';
 import type { DirectoryContext } from './actor.ts';
 import { DirectoryError } from './directory-error.ts';
 import { hashPassword } from './passwords.ts';
@@ -73,6 +73,32 @@ function uniquenessError(constraint: string, input: UserInput): DirectoryError {
   return new DirectoryError('uniqueness', `userName ${input.userName} is already in use`);
 }
 
+/** The identity an account created at its first SSO sign-in is known by at its IdP. */
+export interface LinkedIdentity {
+  connectionId: string;
+  issuer: string;
+  subject: string;
+}
+
+/**
+ * Remembers that an IdP identity is this account (idempotent). Written in the transaction
+ * that creates the account, so no account born of a sign-in is ever left without it.
+ */
+export async function linkIdentity(
+  db: Queryable,
+  tenantId: string,
+  userId: string,
+  identity: LinkedIdentity,
+): Promise<void> {
+  await db.query(
+    `insert into sso_identities (id, tenant_id, connection_id, issuer, subject, user_id, last_authenticated_at)
+     values ($1, $2, $3, $4, $5, $6, now())
+     on conflict (tenant_id, connection_id, issuer, subject)
+     do update set last_authenticated_at = now()`,
+    [uuidv7(), tenantId, identity.connectionId, identity.issuer, identity.subject, userId],
+  );
+}
+
 /** The one write path for accounts, plus the reads the doors need. */
 export class UserDirectory {
   constructor(
@@ -93,7 +119,11 @@ export class UserDirectory {
   }
 
   /** Creates an account; refuses a userName or primary email already in use. */
-  async create(ctx: DirectoryContext, requested: UserInput): Promise<UserRecord> {
+  async create(
+    ctx: DirectoryContext,
+    requested: UserInput,
+    opts: { identity?: LinkedIdentity } = {},
+  ): Promise<UserRecord> {
     // The care directory checks and completes the care extension (src/care/user-care.ts).
     const { input } = await prepareUserWrite(this.pool, ctx, undefined, requested);
     const now = new Date();
@@ -120,6 +150,7 @@ export class UserDirectory {
           transition: undefined,
           audit: { type: 'user.created', before: null, after: auditSnapshot(input) },
         });
+        if (opts.identity) await linkIdentity(tx, ctx.tenantId, row.id, opts.identity);
         return userFromRow(row);
       });
     } catch (err) {

@@ -1,9 +1,9 @@
 import type pg from 'pg';
-import { v7 as uuidv7 } from 'uuid';
 import type { DirectoryContext } from '../directory/actor.ts';
 import type { Directory } from '../directory/directory.ts';
 import { DirectoryError } from '../directory/directory-error.ts';
 import { type UserRecord, type UserRow, userFromRow } from '../directory/user-record.ts';
+import { type LinkedIdentity, linkIdentity as linkIdentityRow } from '../directory/users.ts';
 import { effectiveMapping, type IdpIdentity, mapClaims, mergeAttrs } from './attribute-mapping.ts';
 import type { SsoConnection } from './connections.ts';
 import { CAREBRIDGE_USER_URN } from './session-token.ts';
@@ -72,14 +72,14 @@ export async function linkIdentity(
   identity: IdpIdentity,
   userId: string,
 ): Promise<void> {
-  await pool.query(
-    `insert into sso_identities (id, tenant_id, connection_id, issuer, subject, user_id, last_authenticated_at)
-     values ($1, $2, $3, $4, $5, $6, now())
-     on conflict (tenant_id, connection_id, issuer, subject)
-     do update set last_authenticated_at = now()`,
-    [uuidv7(), connection.tenantId, connection.id, identity.issuer, identity.subject, userId],
-  );
+  await linkIdentityRow(pool, connection.tenantId, userId, identityOf(connection, identity));
 }
+
+const identityOf = (connection: SsoConnection, identity: IdpIdentity): LinkedIdentity => ({
+  connectionId: connection.id,
+  issuer: identity.issuer,
+  subject: identity.subject,
+});
 
 /** `attrs` with `lastAuthenticated` (carebridge extension) set to `at`. */
 export function withLastAuthenticated(
@@ -130,7 +130,10 @@ export async function refreshAccount(
   return updated;
 }
 
-/** Step, first login: creates the account (JIT) with its locale and zone, then its groups. */
+/**
+ * Step, first login: creates the account (JIT) with its locale and zone, linked to the
+ * identity in the same transaction, then puts it in the connection's default groups.
+ */
 export async function createAccount(
   directory: Directory,
   ctx: DirectoryContext,
@@ -145,15 +148,19 @@ export async function createAccount(
   const userName = mapped.userName ?? identity.email ?? identity.subject;
   let user: UserRecord;
   try {
-    user = await directory.users.create(ctx, {
-      userName,
-      externalId: null,
-      status: 'active',
-      attrs: withLastAuthenticated(
-        { ...mapped.attrs, locale: choice.locale, timezone: choice.timezone },
-        new Date(),
-      ),
-    });
+    user = await directory.users.create(
+      ctx,
+      {
+        userName,
+        externalId: null,
+        status: 'active',
+        attrs: withLastAuthenticated(
+          { ...mapped.attrs, locale: choice.locale, timezone: choice.timezone },
+          new Date(),
+        ),
+      },
+      { identity: identityOf(connection, identity) },
+    );
   } catch (err) {
     if (err instanceof DirectoryError && err.code === 'uniqueness') {
       throw new SsoError('account_conflict', err.message);

@@ -121,7 +121,7 @@ export async function completeSignIn(
   return { kind: 'first_login', state, browser, payload };
 }
 
-/** Creates the account on first login, links the identity and hands over the session. */
+/** Creates the account on first login (linked to the identity) and hands over the session. */
 export async function createAndRedirect(
   deps: SsoDeps,
   connection: SsoConnection,
@@ -131,7 +131,6 @@ export async function createAndRedirect(
 ): Promise<string> {
   const ctx = ssoContext(connection, opts.requestId);
   const user = await createAccount(deps.directory, ctx, connection, identity, choice);
-  await linkIdentity(deps.pool, connection, identity, user.id);
   return sessionRedirect(deps, connection, user, opts.returnUrl);
 }
 
