@@ -6,6 +6,7 @@ import { isScope, type Scope } from '../keys/api-tokens.ts';
 import { createServices, type Services } from '../services.ts';
 import { IMPORT_USAGE, ImportUsageError, runImportCommand } from './import-command.ts';
 import { runSsoCommand, SSO_USAGE, SsoUsageError } from './sso-commands.ts';
+import { runUsersCommand, USERS_USAGE, UsersUsageError } from './user-commands.ts';
 
 const USAGE = `usage:
   npm run cli -- tenants create NAME
@@ -15,6 +16,7 @@ const USAGE = `usage:
   npm run cli -- clients create --tenant NAME --scope scim [--name TEXT]
   npm run cli -- clients revoke --tenant NAME CLIENT_ID
   npm run cli -- keys rotate
+${USERS_USAGE}
 ${IMPORT_USAGE}
 ${SSO_USAGE}`;
 
@@ -40,6 +42,7 @@ function scopes(values: string[] | undefined): Scope[] {
 
 async function run(services: Services, argv: string[]): Promise<void> {
   if (argv[0] === 'sso') return runSsoCommand(services, argv.slice(1));
+  if (argv[0] === 'users') return runUsersCommand(services, argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -132,6 +135,7 @@ async function main(): Promise<number> {
     if (
       err instanceof UsageError ||
       err instanceof SsoUsageError ||
+      err instanceof UsersUsageError ||
       err instanceof ImportUsageError ||
       err instanceof DirectoryError ||
       (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION'

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const run = promisify(execFile);
 const TSX = join(process.cwd(), 'node_modules/.bin/tsx');
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
+const CARE = 'urn:ietf:params:scim:schemas:extension:carebridge:2.0:User';
 
 let dataDir: string;
 let env: NodeJS.ProcessEnv;
@@ -124,4 +125,53 @@ describe('npm start, the CLI and the token command', () => {
       stderr: expect.stringContaining('unknown scope everything'),
     });
   }, 60_000);
+
+  it('Should appoint a tenant its first main administrator, who then acts as one', async () => {
+    const { proc, url } = await startServer();
+    try {
+      await cli('tenants', 'create', 'west');
+      const issued = await cli('token', '--tenant', 'west', '--scope', 'scim');
+      const token = issued.stdout.trim().split('\n').at(-1) as string;
+      const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' };
+      const created = await fetch(`${url}/scim/v2/Users`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ schemas: [USER], userName: 'boss@west.example' }),
+      });
+      const { id } = (await created.json()) as { id: string };
+
+      const made = await cli('users', 'make-main-admin', '--tenant', 'west', 'BOSS@west.example');
+      expect(made.stdout).toContain('boss@west.example is a main administrator');
+      const seen = (await (
+        await fetch(`${url}/scim/v2/Users/${id}`, { headers })
+      ).json()) as Record<string, Record<string, unknown>>;
+      expect(seen[CARE]).toMatchObject({ adminAccess: true, mainAdministrator: true });
+
+      // Acting as that user, an admin token may now erase others (main administrators only).
+      const victim = await fetch(`${url}/scim/v2/Users`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ schemas: [USER], userName: 'leaver@west.example' }),
+      });
+      const victimId = ((await victim.json()) as { id: string }).id;
+      const adminToken = (
+        await cli('token', '--tenant', 'west', '--scope', 'admin', '--user', id)
+      ).stdout
+        .trim()
+        .split('\n')
+        .at(-1) as string;
+      const erased = await fetch(`${url}/admin/v1/users/${victimId}/erase`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+        body: '{}',
+      });
+      expect(erased.status).toBeLessThan(300);
+
+      await expect(
+        cli('users', 'make-main-admin', '--tenant', 'west', 'nobody@west.example'),
+      ).rejects.toMatchObject({ stderr: expect.stringContaining('no user nobody@west.example') });
+    } finally {
+      await stopServer(proc);
+    }
+  }, 120_000);
 });
