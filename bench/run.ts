@@ -362,9 +362,43 @@ async function groupPhases(
     failed.error(`POST /Groups -> ${res.status}: ${res.body}`);
     return [failed.finish()];
   }
+  const spread: string[] = [];
+  for (let g = 0; g < opts.concurrency; g++) {
+    const made = await client.send({
+      method: 'POST',
+      path: '/scim/v2/Groups',
+      body: JSON.stringify({ schemas: [GROUP_SCHEMA], displayName: `bench group ${g}` }),
+    });
+    const id = parse<{ id?: string }>(made.body)?.id;
+    if (id) spread.push(id);
+  }
+  // IdPs push different groups at once; one group's PATCHes queue on its row by design.
+  const perClient = await runPhase({
+    name: 'group PATCH add 100 members (a group per client)',
+    client,
+    concurrency: opts.concurrency,
+    rss,
+    requests: Math.min(opts.concurrency * 20, Math.ceil(created.length / 100)),
+    request: (b) => ({
+      method: 'PATCH',
+      path: `/scim/v2/Groups/${spread[b % spread.length]}`,
+      body: JSON.stringify({
+        schemas: [PATCH_OP],
+        Operations: [
+          {
+            op: 'add',
+            path: 'members',
+            value: created.slice(b * 100, b * 100 + 100).map((u) => ({ value: u.id })),
+          },
+        ],
+      }),
+    }),
+  });
+  log(summary(perClient));
+
   const batches = Math.ceil(created.length / 100);
   const patch = await runPhase({
-    name: 'group PATCH add 100 members',
+    name: 'group PATCH add 100 members (all clients, one group)',
     client,
     concurrency: opts.concurrency,
     rss,
@@ -413,7 +447,7 @@ async function groupPhases(
     },
   });
   log(summary(get));
-  return [patch, get];
+  return [perClient, patch, get];
 }
 
 async function main(): Promise<number> {
