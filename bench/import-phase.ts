@@ -127,7 +127,13 @@ export async function importPhase(opts: {
 
 /** Alone: an in-process import into a scratch PostgreSQL database, for quick measurements. */
 async function standalone(): Promise<void> {
-  const { values } = parseArgs({ options: { rows: { type: 'string', default: '100000' } } });
+  const { values } = parseArgs({
+    options: {
+      rows: { type: 'string', default: '100000' },
+      // A group whose rule matches half of the imported rows, as the full bench leaves one.
+      'half-rule': { type: 'boolean', default: false },
+    },
+  });
   const rows = Number(values.rows);
   const { createScratchDatabase } = await import('./processes.ts');
   const { loadConfig } = await import('../src/config.ts');
@@ -148,6 +154,21 @@ async function standalone(): Promise<void> {
     try {
       const services = await createServices(config, db);
       const { tenant } = await services.directory.tenants.ensure('bench');
+      const ctx = {
+        tenantId: tenant.id,
+        actor: { type: 'cli' as const, id: null },
+        requestId: null,
+      };
+      if (values['half-rule']) {
+        const rule = ['0', '2', '4', '6', '8']
+          .map((d) => `${ENTERPRISE}:employeeNumber ew "${d}"`)
+          .join(' or ');
+        await services.directory.groups.create(
+          ctx,
+          { displayName: 'half', externalId: null, attrs: {}, rule },
+          [],
+        );
+      }
       const file = join(work, 'users.csv');
       await writeImportFile(file, rows);
       const t0 = performance.now();
@@ -158,7 +179,7 @@ async function standalone(): Promise<void> {
           registry: services.registry,
           outbox: new LoggedInvitationStub(console),
         },
-        { tenantId: tenant.id, actor: { type: 'cli', id: null }, requestId: null },
+        ctx,
         createReadStream(file),
         { mode: 'create', matchOn: 'userName' },
       );

@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { Logger } from 'pino';
 import { careAdminApp } from './admin/admin-app.ts';
+import { consoleApp } from './admin/console/console-app.tsx';
 import { importAdminApp } from './admin/csv/import-routes.ts';
 import { LoggedInvitationStub } from './admin/csv/invitations.ts';
 import { groupRulesAdminApp } from './admin/group-rules-routes.ts';
@@ -36,7 +37,9 @@ export function createApp(services: Services, log: Logger): Hono<AppEnv> {
   mountSso(app, services);
   app.route('/admin/v1', careAdminApp(services));
   app.route('/admin/v1', groupRulesAdminApp(services));
-  app.route('/admin/v1', importAdminApp(services, new LoggedInvitationStub(log)));
+  const invitations = new LoggedInvitationStub(log);
+  app.route('/admin/v1', importAdminApp(services, invitations));
+  app.route('/admin', consoleApp(services, invitations));
   app.route(
     '/scim/v2',
     scimApp(services, async (req) => app.fetch(req)),

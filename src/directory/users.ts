@@ -8,6 +8,7 @@ import { DirectoryError } from './directory-error.ts';
 import { hashPassword } from './passwords.ts';
 import { RULE_LOCK_SHARED } from './rule-sql.ts';
 import { type ActiveTransition, UserMemberships } from './user-memberships.ts';
+import { type BatchCreateOutcome, createUsers } from './users-batch.ts';
 import {
   auditSnapshot,
   primaryEmail,
@@ -158,6 +159,11 @@ export class UserDirectory {
       if (constraint) throw uniquenessError(constraint, input);
       throw err;
     }
+  }
+
+  /** Creates many accounts set-based, each failing alone (users-batch.ts): for bulk imports. */
+  createMany(ctx: DirectoryContext, inputs: UserInput[]): Promise<BatchCreateOutcome[]> {
+    return createUsers(this.pool, ctx, inputs);
   }
 
   /**

@@ -178,6 +178,45 @@ describe('CSV import through the admin API', () => {
     expect(on.body).toMatchObject({ updated: 1, failed: 0 });
     expect((await userByName('anna')).active).toBe(true);
     expect(await members()).toEqual(['anna', 'cai']);
+
+    // A created nurse joins the rule group in the same transaction, audited with its source.
+    const before = (await t.request('GET', `/scim/v2/Groups/${group.id}`)).headers.get('etag');
+    const created = await importCSV(
+      'email,username,language,title\ndag@care.example,dag,en,Nurse\n',
+      'mode=create',
+    );
+    expect(created.body).toMatchObject({ created: 1, failed: 0 });
+    expect(await members()).toEqual(['anna', 'cai', 'dag']);
+    const dag = await userByName('dag');
+    const { rows } = await t.services.db.pool.query(
+      `select after from audit_events where subject_id = $1 and type = 'user.created'`,
+      [dag.id],
+    );
+    expect(rows[0].after.membershipsAdded).toEqual(
+      expect.arrayContaining([{ group: group.id, source: 'rule' }]),
+    );
+    expect((await t.request('GET', `/scim/v2/Groups/${group.id}`)).headers.get('etag')).not.toBe(
+      before,
+    );
+    const changes = await t.services.db.pool.query(
+      `select operation from change_events where resource_id = $1`,
+      [dag.id],
+    );
+    expect(changes.rows).toEqual([{ operation: 'created' }]);
+  });
+
+  it('Should set externalId and care extension columns, and match on externalId', async () => {
+    const CARE = 'urn:ietf:params:scim:schemas:extension:carebridge:2.0:User';
+    const csv = `email,username,language,externalId,${CARE}:jobTitle\nvi@care.example,vi,en,HR-77,Night carer\n`;
+    const res = await importCSV(csv, 'mode=create');
+    expect(res.body).toMatchObject({ created: 1, failed: 0 });
+    const vi = await userByName('vi');
+    expect(vi.externalId).toBe('HR-77');
+    expect(vi[CARE].jobTitle).toBe('Night carer');
+    // externalId is case-exact (RFC 7643 §3.1): hr-77 is another value.
+    const off = await importCSV('match\nhr-77\nHR-77\n', 'mode=deactivate&matchOn=externalId');
+    expect(off.body).toMatchObject({ updated: 1, failed: 1 });
+    expect((await userByName('vi')).active).toBe(false);
   });
 
   it('Should refuse extra columns in a deactivate file and a match field it does not know', async () => {

@@ -44,7 +44,10 @@ export function consoleAccess(user: UserRecord): { admin: boolean; elevated: boo
     throw new DirectoryError('forbidden', 'an account that is not active changes nothing');
   }
   if (!admin && !elevated) {
-    throw new DirectoryError('forbidden', 'the admin console needs admin access or elevated access');
+    throw new DirectoryError(
+      'forbidden',
+      'the admin console needs admin access or elevated access',
+    );
   }
   return { admin, elevated };
 }
@@ -137,7 +140,8 @@ export function consoleAuth(services: Services): MiddlewareHandler<ConsoleEnv> {
       const from = c.req.header('origin');
       if (from !== undefined && from !== origin) return c.text('cross-origin form refused', 403);
       const form = await c.req.parseBody();
-      if (!csrfMatches(session, form['_csrf'])) return c.text('the form is stale: reload the page', 403);
+      if (!csrfMatches(session, form['_csrf']))
+        return c.text('the form is stale: reload the page', 403);
     }
     c.set('session', session);
     await next();

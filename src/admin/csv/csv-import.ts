@@ -81,13 +81,16 @@ interface Row {
 }
 
 /**
- * Imports a CSV stream of users through the directory's one write path
- * (`directory.users.create`/`update`): each row is validated as a SCIM POST or PUT body
- * would be, applied in its own transaction with its audit and change events and its
- * group-rule memberships, and a bad row is reported by line and reason without stopping
- * the others. The file is parsed as it streams, in batches of {@link BATCH_ROWS}; it is
- * never held in memory. Running the same file again changes nothing: rows that already
- * hold are counted unchanged. The run itself is one audit event (`import.<mode>`).
+ * Imports a CSV stream of users through the directory's one write path: each row is
+ * validated as a SCIM POST or PUT body would be; creates go set-based through
+ * `directory.users.createMany` (one transaction per batch, each row with its audit and
+ * change events and its group-rule memberships, each failing alone), updates, deactivations
+ * and reactivations through `directory.users.update`, one transaction per row, several at
+ * a time (rows naming the same user in file order). A bad row is reported by line and
+ * reason without stopping the others. The file is parsed as it streams, in batches of
+ * {@link BATCH_ROWS}; it is never held in memory. Running the same file again changes
+ * nothing: rows that already hold are counted unchanged. The run itself is one audit event
+ * (`import.<mode>`).
  *
  * A header that cannot be imported refuses the whole file before any row is written.
  */
@@ -243,37 +246,40 @@ class RowWriter {
       'userName',
       inputs.map((i) => i.input.userName),
     );
-    const keys = ({ input }: { input: UserInput }) => [
-      input.userName.toLowerCase(),
-      `@${(primaryEmail(input.attrs) ?? '').toLowerCase()}`,
-    ];
-    await inWaves(inputs, keys, this.opts.concurrency ?? 1, async ({ row, input }) => {
-      const found = existing.get(input.userName.toLowerCase())?.[0];
-      if (found) {
-        // The same file again: an account that already holds the row is unchanged.
-        if (holds(found, input)) this.result.unchanged++;
-        else this.fail(row.line, `userName ${input.userName} already exists; use update mode`);
-        return;
+    const fresh: { row: Row; input: UserInput }[] = [];
+    for (const item of inputs) {
+      const found = existing.get(item.input.userName.toLowerCase())?.[0];
+      if (!found) fresh.push(item);
+      // The same file again: an account that already holds the row is unchanged.
+      else if (holds(found, item.input)) this.result.unchanged++;
+      else
+        this.fail(item.row.line, `userName ${item.input.userName} already exists; use update mode`);
+    }
+    if (fresh.length === 0) return;
+    // Set-based (users-batch.ts): one transaction per batch, each row failing alone.
+    const outcomes = await directory.users.createMany(
+      this.ctx,
+      fresh.map((f) => f.input),
+    );
+    for (const [i, outcome] of outcomes.entries()) {
+      const item = fresh[i] as (typeof fresh)[number];
+      if (!outcome.ok) {
+        this.fail(item.row.line, outcome.error.message);
+        continue;
       }
-      try {
-        const user = await directory.users.create(this.ctx, input);
-        this.result.created++;
-        if (this.opts.invite) await this.invite(user, input);
-      } catch (err) {
-        this.fail(row.line, reasonOf(err));
-      }
-    });
+      this.result.created++;
+      if (this.opts.invite) await this.invite(outcome.id, item.input);
+    }
   }
 
-  private async invite(user: UserRecord, input: UserInput): Promise<void> {
-    const emails = input.attrs['emails'];
-    const email = Array.isArray(emails) ? (emails[0] as { value?: string })?.value : undefined;
+  private async invite(userId: string, input: UserInput): Promise<void> {
+    const email = primaryEmail(input.attrs);
     if (!email) return;
     const language = input.attrs['preferredLanguage'];
     await this.deps.outbox.enqueue({
-      tenantId: user.tenantId,
-      userId: user.id,
-      userName: user.userName,
+      tenantId: this.ctx.tenantId,
+      userId,
+      userName: input.userName,
       email,
       language: typeof language === 'string' ? language : null,
     });

@@ -12,7 +12,10 @@ main{padding:1rem;max-width:90rem;margin:0 auto}
 h1{font-size:1.5rem;margin:.4rem 0 1rem}h2{font-size:1.2rem;margin:1.6rem 0 .6rem}
 label{font-weight:600;display:block;margin-bottom:.2rem}
 input,select,button{font:inherit;padding:.45rem .6rem;border:1px solid #5b6472;border-radius:4px;min-height:2.75rem}
-button,.button{background:#0a4f96;color:#fff;border-color:#0a4f96;cursor:pointer;text-decoration:none;display:inline-block}
+.button{padding:.45rem .6rem;border:1px solid;border-radius:4px;min-height:2.75rem;display:inline-flex;align-items:center}
+button,.button{background:#0a4f96;color:#fff;border-color:#0a4f96;cursor:pointer;text-decoration:none}
+.button.danger{background:#a4161a;border-color:#a4161a}
+input[type=checkbox],input[type=radio]{min-height:auto;width:1.2rem;height:1.2rem;vertical-align:middle}
 button.secondary{background:#fff;color:#0a4f96}button.danger{background:#a4161a;border-color:#a4161a}
 header button{background:#fff;color:#0a4f96}
 .filters{display:flex;flex-wrap:wrap;gap:.8rem 1.2rem;align-items:flex-end;margin-bottom:1rem}
@@ -30,7 +33,7 @@ dl.details{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem}dl.
 .counts{display:flex;flex-wrap:wrap;gap:1rem;list-style:none;padding:0}.counts li{border:1px solid #c4cad3;border-radius:4px;padding:.5rem 1rem}
 @media (max-width:48rem){dl.details{grid-template-columns:1fr}main{padding:.6rem}}`;
 
-export type Section = 'users' | 'groups' | 'import';
+export type Section = 'users' | 'groups' | 'staff-members' | 'sites' | 'import';
 
 /** The console frame: landmarks, a skip link, the navigation and the sign-out form. */
 export function ConsoleLayout(props: {
@@ -66,6 +69,8 @@ export function ConsoleLayout(props: {
               <ul>
                 {link('users', '/admin/users', 'Users')}
                 {link('groups', '/admin/groups', 'Groups')}
+                {link('staff-members', '/admin/staff-members', 'Staff members')}
+                {link('sites', '/admin/sites', 'Sites')}
                 {link('import', '/admin/import', 'CSV import')}
               </ul>
             </nav>

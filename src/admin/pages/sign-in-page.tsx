@@ -29,8 +29,8 @@ export function SignInPage(props: {
       </form>
       {props.tenant && props.options.length === 0 ? (
         <p class="notice">
-          {props.tenant} has no sign-in that returns to the console. Add this console's address
-          to the allowed return URLs of its local sign-in or an SSO connection.
+          {props.tenant} has no sign-in that returns to the console. Add this console's address to
+          the allowed return URLs of its local sign-in or an SSO connection.
         </p>
       ) : null}
       {props.options.length > 0 ? (
@@ -57,7 +57,9 @@ export function ConsoleErrorPage(props: {
 }) {
   return (
     <ConsoleLayout title="Not possible" csrf={props.csrf}>
-      <h1>{props.status === 403 ? 'Not allowed' : props.status === 404 ? 'Not found' : 'Not possible'}</h1>
+      <h1>
+        {props.status === 403 ? 'Not allowed' : props.status === 404 ? 'Not found' : 'Not possible'}
+      </h1>
       <p class="error" role="alert">
         {props.message}
       </p>

@@ -1,5 +1,5 @@
-import { CARE_ROLES } from '../../care/care-roles.ts';
 import { careOf, flag } from '../../care/care-extension.ts';
+import { CARE_ROLES } from '../../care/care-roles.ts';
 import type { UserRecord } from '../../directory/user-record.ts';
 import {
   COLUMNS,
@@ -45,14 +45,19 @@ export function displayName(user: UserRecord): string {
 }
 
 export const when = (v: unknown) =>
-  typeof v === 'string' && v !== '' ? new Date(v).toISOString().slice(0, 16).replace('T', ' ') : '—';
+  typeof v === 'string' && v !== ''
+    ? new Date(v).toISOString().slice(0, 16).replace('T', ' ')
+    : '—';
 
 function SortHeader(props: { p: UserListParams; sort: SortColumn; label: string }) {
   const { p, sort } = props;
   const active = p.sort === sort;
   const order = active && p.order === 'asc' ? 'desc' : 'asc';
   return (
-    <th scope="col" aria-sort={active ? (p.order === 'asc' ? 'ascending' : 'descending') : undefined}>
+    <th
+      scope="col"
+      aria-sort={active ? (p.order === 'asc' ? 'ascending' : 'descending') : undefined}
+    >
       <a href={listHref(p, { sort, order, page: 1 })} data-sort={sort}>
         {props.label}
         {active ? (p.order === 'asc' ? ' ▲' : ' ▼') : ''}
@@ -162,7 +167,9 @@ export function UserListPage(props: {
       </p>
       <div class="table-wrap">
         <table id="users">
-          <caption>Users, sorted by {p.sort} {p.order === 'asc' ? 'ascending' : 'descending'}</caption>
+          <caption>
+            Users, sorted by {p.sort} {p.order === 'asc' ? 'ascending' : 'descending'}
+          </caption>
           <thead>
             <tr>
               <SortHeader p={p} sort="userName" label="Username" />

@@ -1,5 +1,5 @@
-import { careOf, flag, linksOf, rolesOf } from '../../care/care-extension.ts';
 import type { AuditEntry } from '../../audit/audit-history.ts';
+import { careOf, flag, linksOf, rolesOf } from '../../care/care-extension.ts';
 import type { UserRecord } from '../../directory/user-record.ts';
 import { primaryEmail } from '../../directory/user-record.ts';
 import type { GroupWithSource } from '../console/console-reads.ts';
@@ -53,7 +53,8 @@ export function UserPage(props: {
           {props.notice}
         </p>
       ) : null}
-      <div class="actions" role="group" aria-label="Actions">
+      <h2 class="skip">Actions</h2>
+      <div class="actions">
         <a class="button" href={`/admin/users/${id}/edit`}>
           Edit
         </a>
@@ -66,8 +67,14 @@ export function UserPage(props: {
           <Action id={id} action="activate" label="Activate" csrf={csrf} />
         ) : null}
         <Action id={id} action="unlock" label="Unlock" csrf={csrf} kind="secondary" />
-        <Action id={id} action="reset-password" label="Reset password" csrf={csrf} kind="secondary" />
-        <a class="button" href={`/admin/users/${id}/erase`} style="background:#a4161a;border-color:#a4161a">
+        <Action
+          id={id}
+          action="reset-password"
+          label="Reset password"
+          csrf={csrf}
+          kind="secondary"
+        />
+        <a class="button danger" href={`/admin/users/${id}/erase`}>
           Erase…
         </a>
       </div>
@@ -140,7 +147,12 @@ export function UserPage(props: {
       )}
 
       <h2 id="staff-heading">Staff members</h2>
-      <form method="get" action={`/admin/users/${id}`} class="filters" aria-labelledby="staff-heading">
+      <form
+        method="get"
+        action={`/admin/users/${id}`}
+        class="filters"
+        aria-labelledby="staff-heading"
+      >
         <div>
           <label for="staff">Show</label>
           <select id="staff" name="staff">
@@ -166,7 +178,11 @@ export function UserPage(props: {
                 <input type="hidden" name="staffMember" value={s.id} />
                 <input type="hidden" name="assign" value={s.assigned ? 'false' : 'true'} />
                 {s.name} {s.assigned ? '(assigned) ' : ''}
-                <button type="submit" class="secondary" aria-label={`${s.assigned ? 'Unassign' : 'Assign'} ${s.name}`}>
+                <button
+                  type="submit"
+                  class="secondary"
+                  aria-label={`${s.assigned ? 'Unassign' : 'Assign'} ${s.name}`}
+                >
                   {s.assigned ? 'Unassign' : 'Assign'}
                 </button>
               </form>
@@ -176,7 +192,12 @@ export function UserPage(props: {
       )}
 
       <h2 id="history-heading">History</h2>
-      <form method="get" action={`/admin/users/${id}`} class="filters" aria-labelledby="history-heading">
+      <form
+        method="get"
+        action={`/admin/users/${id}`}
+        class="filters"
+        aria-labelledby="history-heading"
+      >
         <div>
           <label for="start">From</label>
           <input id="start" name="start" type="date" value={props.historyFilter.start} />
@@ -187,7 +208,12 @@ export function UserPage(props: {
         </div>
         <div>
           <label for="type">Audit type</label>
-          <input id="type" name="type" value={props.historyFilter.type} placeholder="user.updated" />
+          <input
+            id="type"
+            name="type"
+            value={props.historyFilter.type}
+            placeholder="user.updated"
+          />
         </div>
         <button type="submit" class="secondary">
           Filter history
@@ -195,9 +221,7 @@ export function UserPage(props: {
       </form>
       <div class="table-wrap">
         <table id="history">
-          <caption>
-            {props.history.total} events, newest first
-          </caption>
+          <caption>{props.history.total} events, newest first</caption>
           <thead>
             <tr>
               <th scope="col">When</th>
@@ -208,7 +232,10 @@ export function UserPage(props: {
           </thead>
           <tbody>
             {props.history.entries.map((e) => {
-              const after = (e.after ?? {}) as { membershipsAdded?: unknown[]; membershipsRemoved?: unknown[] };
+              const after = (e.after ?? {}) as {
+                membershipsAdded?: unknown[];
+                membershipsRemoved?: unknown[];
+              };
               return (
                 <tr>
                   <td>{when(e.at)}</td>
