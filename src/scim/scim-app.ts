@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import type { AppEnv } from '../http/app-env.ts';
 import { bearerAuth } from '../http/bearer-auth.ts';
 import type { Scope } from '../keys/api-tokens.ts';
@@ -9,6 +10,7 @@ import { discoveryRoutes } from './discovery-routes.ts';
 import { groupsRoutes } from './groups-routes.ts';
 import { rootSearchRoute } from './list-resources.ts';
 import { meRoutes } from './me-routes.ts';
+import { SCIMError } from './scim-error.ts';
 import { usersRoutes } from './users-routes.ts';
 
 const READ: Scope[] = ['scim', 'scim:read'];
@@ -27,6 +29,21 @@ export function scopesFor({ method, path }: { method: string; path: string }): S
  */
 export function scimApp(services: Services, dispatch: (req: Request) => Promise<Response>) {
   const app = new Hono<AppEnv>();
+  // Counts the bytes as they arrive: a chunked body without Content-Length is cut off at
+  // the limit instead of being read whole into memory first (RFC 7644 §3.7.4).
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: services.config.maxPayloadBytes,
+      onError: () => {
+        throw new SCIMError(
+          413,
+          undefined,
+          `the request body is larger than ${services.config.maxPayloadBytes} bytes`,
+        );
+      },
+    }),
+  );
   // Discovery first: readable without a token (RFC 7644 §4).
   app.route('/', discoveryRoutes(services));
   app.use('*', bearerAuth(services.tokens, scopesFor));

@@ -99,6 +99,25 @@ describe('/Bulk', () => {
     expect(list.totalResults).toBe(0);
   });
 
+  it('Should refuse a request larger than maxPayloadSize with 413, running none of it', async () => {
+    const Operations = [
+      {
+        method: 'POST',
+        path: '/Users',
+        bulkId: 'big',
+        data: { schemas: [USER], userName: 'too.big', nickName: 'x'.repeat(1_100_000) },
+      },
+    ];
+    const res = await bulk({ Operations });
+    expect(res.status).toBe(413);
+    const config = await (await t.request('GET', '/scim/v2/ServiceProviderConfig')).json();
+    expect(config.bulk.maxPayloadSize).toBe(1_048_576);
+    const list = await (
+      await t.request('GET', '/scim/v2/Users?filter=userName eq "too.big"')
+    ).json();
+    expect(list.totalResults).toBe(0);
+  });
+
   it('Should report a reference to a failed bulkId and circular references as errors', async () => {
     const res = await bulk({
       Operations: [

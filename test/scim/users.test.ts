@@ -107,6 +107,36 @@ describe('POST /Users', () => {
     expect(list.totalResults).toBe(0);
   });
 
+  it('Should cut off a streamed body without Content-Length at the limit with 413', async () => {
+    let sent = 0;
+    const chunk = new TextEncoder().encode(`"${'x'.repeat(64 * 1024)}",`);
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('{"schemas":[],"junk":['));
+      },
+      pull(controller) {
+        // Endless unless the server stops reading: at most 64 MB, then a valid end.
+        if (sent > 64 * 1024 * 1024) {
+          controller.enqueue(new TextEncoder().encode('""]}'));
+          controller.close();
+          return;
+        }
+        sent += chunk.length;
+        controller.enqueue(chunk);
+      },
+    });
+    const token = await t.token();
+    const res = await t.app.request('http://carebridge.test/scim/v2/Users', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' },
+      body,
+      duplex: 'half',
+    } as RequestInit);
+    expect(res.status).toBe(413);
+    expect((await res.json()).detail).toContain('larger than');
+    expect(sent).toBeLessThan(4 * 1024 * 1024);
+  });
+
   it('Should write an audit event and a change event with the create', async () => {
     const user = await createUser({ userName: 'audited.user' });
     const audit = await t.database.db.pool.query(
