@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { Logger } from 'pino';
 import { careAdminApp } from './admin/admin-app.ts';
@@ -14,6 +15,13 @@ import { scimApp } from './scim/scim-app.ts';
 import { errorStatus, scimErrorResponse } from './scim/scim-error-response.ts';
 import type { Services } from './services.ts';
 import { mountSso } from './sso/mount-sso.ts';
+
+/** The largest OAuth token request or sign-in form body accepted. */
+const FORM_LIMIT = 1024 * 1024;
+
+const tooLarge = (): never => {
+  throw new HTTPException(413, { message: `the request body is larger than ${FORM_LIMIT} bytes` });
+};
 
 /** Builds the HTTP application from its services: every door is mounted here. */
 export function createApp(services: Services, log: Logger): Hono<AppEnv> {
@@ -33,6 +41,10 @@ export function createApp(services: Services, log: Logger): Hono<AppEnv> {
     }
   });
   app.get('/.well-known/jwks.json', (c) => c.json(services.keys.jwks()));
+  // Token requests and sign-in posts (a SAML response included) are small: bodies are
+  // counted as they stream in and cut off past the limit, never read whole first.
+  for (const path of ['/oauth/*', '/sso/*'])
+    app.use(path, bodyLimit({ maxSize: FORM_LIMIT, onError: tooLarge }));
   app.route('/oauth', oauthRoutes(services));
   mountSso(app, services);
   app.route('/admin/v1', careAdminApp(services));
@@ -59,7 +71,8 @@ export function createApp(services: Services, log: Logger): Hono<AppEnv> {
       return c.json({ error: err.code, message: err.message }, err.status);
     }
     if (err instanceof HTTPException && err.status < 500) {
-      return c.json({ error: 'bad_request', message: err.message }, err.status);
+      const error = err.status === 413 ? 'payload_too_large' : 'bad_request';
+      return c.json({ error, message: err.message }, err.status);
     }
     return c.json(
       { error: 'server_error', message: `internal error; quote request id ${requestId}` },

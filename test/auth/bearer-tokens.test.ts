@@ -137,6 +137,16 @@ describe('OAuth 2.0 client credentials at /oauth/token', () => {
     expect(scope.status).toBe(400);
     expect((await scope.json()).error).toBe('invalid_scope');
   });
+
+  it('Should refuse a token request body over 1 MiB with 413, without reading it whole', async () => {
+    const res = await rawRequest(t.app, '/oauth/token', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `grant_type=client_credentials&junk=${'x'.repeat(1_100_000)}`,
+    });
+    expect(res.status).toBe(413);
+    expect((await res.json()).error).toBe('payload_too_large');
+  });
 });
 
 describe('health and keys', () => {
