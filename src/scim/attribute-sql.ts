@@ -1,4 +1,5 @@
 import { CARE_USER_SCHEMA } from '../care/care-extension.ts';
+import { CARE_GROUP_SCHEMA } from './group-extension.ts';
 import type { AttributeDef, SchemaRegistry } from './schema-registry.ts';
 import type { SCIMError } from './scim-error.ts';
 import { sqlLiteral } from './sql-params.ts';
@@ -290,6 +291,11 @@ function topLevel(
         if (!user) return memberships(ctx, def, 'group');
         break;
     }
+  }
+  // The Group extension's rule and kind are columns of groups (docs/storage.md).
+  if (ctx.resourceType === 'Group' && extensionUrn === CARE_GROUP_SCHEMA) {
+    if (def.name === 'rule') return column(def, `${a}.rule`, 'text', true);
+    if (def.name === 'kind') return column(def, `${a}.kind`, 'text', false);
   }
   // The care extension's read-only `status` is the lifecycle column itself (docs/storage.md).
   if (ctx.resourceType === 'User' && extensionUrn === CARE_USER_SCHEMA && def.name === 'status') {
