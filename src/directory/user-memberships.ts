@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Queryable } from '../db/sql.ts';
 import type { DirectoryContext } from './actor.ts';
 import { shiftParams } from './rule-sql.ts';
+import { groupsFromColumn } from './user-groups-sql.ts';
 
 /** The compiled rules of one tenant at one rule generation, as one statement. */
 interface RuleSet {
@@ -28,6 +29,13 @@ export interface UserWriteAudit {
   type: string;
   before: unknown;
   after: unknown;
+}
+
+/** What a membership sync did, and the user's groups after it (as SCIM `groups` shows them). */
+export interface MembershipSync {
+  added: number;
+  removed: number;
+  groups: NonNullable<ReturnType<typeof groupsFromColumn>>;
 }
 
 /** How a write moved the account in or out of `active`; undefined when it did not. */
@@ -57,7 +65,7 @@ export class UserMemberships {
     ctx: DirectoryContext,
     userId: string,
     opts: { transition: ActiveTransition; audit: UserWriteAudit },
-  ): Promise<{ added: number; removed: number }> {
+  ): Promise<MembershipSync> {
     let set = this.sets.get(ctx.tenantId) ?? (await this.load(tx, ctx.tenantId));
     for (;;) {
       const result = await this.run(tx, ctx, userId, opts, set);
@@ -72,8 +80,13 @@ export class UserMemberships {
     userId: string,
     opts: { transition: ActiveTransition; audit: UserWriteAudit },
     set: RuleSet,
-  ): Promise<{ added: number; removed: number } | undefined> {
-    const { rows } = await tx.query<{ fresh: boolean; added: number; removed: number }>({
+  ): Promise<MembershipSync | undefined> {
+    const { rows } = await tx.query<{
+      fresh: boolean;
+      added: number;
+      removed: number;
+      groups: unknown;
+    }>({
       name: set.name,
       text: set.sql,
       values: [
@@ -92,7 +105,8 @@ export class UserMemberships {
       ],
     });
     const row = rows[0];
-    return row?.fresh ? { added: row.added, removed: row.removed } : undefined;
+    if (!row?.fresh) return undefined;
+    return { added: row.added, removed: row.removed, groups: groupsFromColumn(row.groups) ?? [] };
   }
 
   /** The tenant's rules, read with their generation in one snapshot, as one statement. */
@@ -192,5 +206,16 @@ function membershipStatement(cases: string[]): string {
       where exists (select 1 from fresh)
     )
     select exists (select 1 from fresh) as fresh,
-           (select count(*) from ins)::int as added, (select count(*) from del)::int as removed`;
+           (select count(*) from ins)::int as added, (select count(*) from del)::int as removed,
+           -- The user's groups after this statement (its own writes are not visible to it:
+           -- the rows before, less those it deleted, plus those it inserted), so the write's
+           -- answer needs no further read.
+           (select coalesce(jsonb_agg(jsonb_build_object('value', ug.id, 'display', ug.display_name, 'grants', ug.grants)
+                                      order by ug.display_name, ug.id), '[]'::jsonb)
+            from groups ug
+            where ug.id in (
+              select gm.group_id from group_members gm
+              where gm.user_id = $2
+                and not exists (select 1 from del d where d.group_id = gm.group_id and d.source = gm.source)
+              union select group_id from ins)) as groups`;
 }

@@ -1,3 +1,5 @@
+import type { GroupGrant } from './group-record.ts';
+
 /** The lifecycle of an account; only `active` signs in. */
 export type UserStatus = 'pending' | 'active' | 'inactive' | 'locked' | 'deleted';
 
@@ -14,6 +16,8 @@ export interface UserRecord {
   version: number;
   createdAt: Date;
   updatedAt: Date;
+  /** The account's groups, when the read or write that produced the record had them anyway. */
+  groups?: { value: string; display: string; type: 'direct'; grants?: GroupGrant[] }[];
 }
 
 /** What a door asks the directory to store; the password arrives in clear and is hashed. */

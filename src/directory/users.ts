@@ -8,7 +8,6 @@ import { DirectoryError } from './directory-error.ts';
 import { hashPassword } from './passwords.ts';
 import { RULE_LOCK_SHARED } from './rule-sql.ts';
 import { type ActiveTransition, UserMemberships } from './user-memberships.ts';
-import { type BatchCreateOutcome, createUsers } from './users-batch.ts';
 import {
   auditSnapshot,
   primaryEmail,
@@ -17,6 +16,7 @@ import {
   type UserRow,
   userFromRow,
 } from './user-record.ts';
+import { type BatchCreateOutcome, createUsers } from './users-batch.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -147,12 +147,12 @@ export class UserDirectory {
           ],
         });
         const row = rows[0] as UserRow;
-        await this.memberships.sync(tx, ctx, row.id, {
+        const { groups } = await this.memberships.sync(tx, ctx, row.id, {
           transition: undefined,
           audit: { type: 'user.created', before: null, after: auditSnapshot(input) },
         });
         if (opts.identity) await linkIdentity(tx, ctx.tenantId, row.id, opts.identity);
-        return userFromRow(row);
+        return { ...userFromRow(row), groups };
       });
     } catch (err) {
       const constraint = uniqueViolation(err);
@@ -211,7 +211,7 @@ export class UserDirectory {
           const row = rows[0];
           if (!row) return undefined;
           // The compare-and-set matched `current`, so its status is the one this write left.
-          await this.memberships.sync(tx, ctx, id, {
+          const { groups } = await this.memberships.sync(tx, ctx, id, {
             transition: transitionOf(current.status, row.status),
             audit: {
               type: opts.auditType ?? 'user.updated',
@@ -220,7 +220,7 @@ export class UserDirectory {
             },
           });
           await prepared.after?.(tx);
-          return userFromRow(row);
+          return { ...userFromRow(row), groups };
         });
       } catch (err) {
         const constraint = uniqueViolation(err);

@@ -23,7 +23,9 @@ export function userPresenter(services: Services) {
     const projection = projectionFrom(c, registry, 'User');
     const groups = !projection.needsGroups
       ? undefined
-      : (loadedGroups ?? (await directory.groups.groupsOf(user.tenantId, [user.id])).get(user.id));
+      : (loadedGroups ??
+        user.groups ??
+        (await directory.groups.groupsOf(user.tenantId, [user.id])).get(user.id));
     c.header('ETag', etag(user.version));
     return projection.apply(userToSCIM(user, base, groups));
   };
