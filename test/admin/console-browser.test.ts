@@ -227,4 +227,20 @@ describe('the admin console in a real browser', () => {
     await page.getByRole('link', { name: 'olga.nurse' }).click();
     expect(await groupsOnPage()).toEqual(['All Users (system)', 'Nurses (rule)']);
   });
+
+  it('Should show the groups with a rule preview, and the other pages, without serious accessibility issues', async () => {
+    await page.getByRole('link', { name: 'Groups' }).click();
+    await page.getByRole('link', { name: 'Nurses' }).click();
+    expect(await page.locator('#preview-total').textContent()).toContain('matches 3 active users');
+    await page.screenshot({ path: `${ARTIFACTS}/admin-group-preview.png`, fullPage: true });
+    for (const path of [
+      '/admin/groups',
+      '/admin/import',
+      '/admin/access',
+      '/admin/staff-members',
+    ]) {
+      await page.goto(`${base}${path}`);
+      expect(await seriousViolations(page), path).toEqual([]);
+    }
+  });
 });

@@ -327,6 +327,7 @@ describe('staff member and site pages', () => {
       '/admin/staff-members',
       '/admin/sites',
       '/admin/import',
+      '/admin/access',
     ]) {
       const res = await t.app.request(`${BASE}${path}`);
       expect(res.status, path).toBe(303);
@@ -348,5 +349,31 @@ describe('staff member and site pages', () => {
     const page = await (await ua.send('GET', `${BASE}/admin/staff-members/${staff.id}`)).text();
     expect(page).toContain(`/admin/users/${linked.id}`);
     expect((await ua.send('GET', `${BASE}/admin/sites`)).status).toBe(200);
+  });
+});
+
+describe('sign-in connections and API tokens', () => {
+  it('Should list tokens without their value and let admin access, not elevated access, revoke one', async () => {
+    const token = await t.token({ scopes: ['scim'] });
+    const { ua } = await signIn('ada.admin');
+    const page = await (await ua.send('GET', `${BASE}/admin/access`)).text();
+    expect(page).toContain('<td>scim</td>');
+    expect(page).not.toContain(token);
+    const id = /action="\/admin\/access\/tokens\/([0-9a-f-]{36})\/revoke"/.exec(
+      page,
+    )?.[1] as string;
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(page)?.[1] ?? '';
+
+    const elevated = await signIn('eli.elevated');
+    const elevatedCsrf = await csrfOf(elevated.ua, '/admin/access');
+    const refused = await elevated.ua.send('POST', `${BASE}/admin/access/tokens/${id}/revoke`, {
+      _csrf: elevatedCsrf,
+    });
+    expect(refused.status).toBe(403);
+    expect((await t.request('GET', '/scim/v2/Users', { token })).status).toBe(200);
+
+    const done = await ua.go('POST', `${BASE}/admin/access/tokens/${id}/revoke`, { _csrf: csrf });
+    expect(await done.res.text()).toContain('The token is revoked.');
+    expect((await t.request('GET', '/scim/v2/Users', { token })).status).toBe(401);
   });
 });

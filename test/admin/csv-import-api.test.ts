@@ -213,10 +213,39 @@ describe('CSV import through the admin API', () => {
     const vi = await userByName('vi');
     expect(vi.externalId).toBe('HR-77');
     expect(vi[CARE].jobTitle).toBe('Night carer');
+    // Again: the care directory's computed attributes do not make the row look changed.
+    expect((await importCSV(csv, 'mode=create')).body).toMatchObject({ unchanged: 1, failed: 0 });
     // externalId is case-exact (RFC 7643 §3.1): hr-77 is another value.
     const off = await importCSV('match\nhr-77\nHR-77\n', 'mode=deactivate&matchOn=externalId');
     expect(off.body).toMatchObject({ updated: 1, failed: 1 });
     expect((await userByName('vi')).active).toBe(false);
+  });
+
+  it('Should apply the care access rules to each row of a token acting as a user', async () => {
+    const CARE = 'urn:ietf:params:scim:schemas:extension:carebridge:2.0:User';
+    const tenantId = (await t.services.directory.tenants.ensure('default')).tenant.id;
+    const elevated = await t.services.directory.users.create(
+      { tenantId, actor: { type: 'system', id: null }, requestId: null },
+      {
+        userName: 'eli',
+        externalId: null,
+        status: 'active',
+        attrs: { [CARE]: { elevatedAccess: true } },
+      },
+    );
+    const token = await t.token({ scopes: ['admin'], userId: elevated.id });
+    const csv = `email,username,language,${CARE}:adminAccess\nmo@care.example,mo,en,true\nno@care.example,no,en,\n`;
+    const res = await importCSV(csv, 'mode=create', token);
+    expect(res.body).toMatchObject({ created: 1, failed: 1 });
+    expect(res.body.failures[0]).toMatchObject({
+      line: 2,
+      reason: 'only a user with admin access may grant or remove admin access',
+    });
+    expect(await userByName('mo')).toBeUndefined();
+    const { rows } = await t.services.db.pool.query(
+      `select actor_type, actor_id from audit_events where type = 'user.created' and after->>'userName' = 'no'`,
+    );
+    expect(rows).toEqual([{ actor_type: 'user', actor_id: elevated.id }]);
   });
 
   it('Should refuse extra columns in a deactivate file and a match field it does not know', async () => {

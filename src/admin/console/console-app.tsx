@@ -8,6 +8,7 @@ import { localSignInSettings } from '../../sso/local/local-settings.ts';
 import { ImportError } from '../csv/import-error.ts';
 import type { InvitationOutbox } from '../csv/invitations.ts';
 import { ConsoleErrorPage, type SignInOption, SignInPage } from '../pages/sign-in-page.tsx';
+import { consoleAccessRoutes } from './access-routes.tsx';
 import { consoleCareRoutes } from './care-routes.tsx';
 import {
   type ConsoleEnv,
@@ -89,7 +90,7 @@ export function consoleApp(services: Services, outbox: InvitationOutbox) {
   app.onError(consoleError);
   // Per path, never '*': this app is mounted at /admin, beside the admin API at /admin/v1.
   const pages = ['/', '/sign-out'];
-  for (const section of ['users', 'groups', 'staff-members', 'sites', 'import']) {
+  for (const section of ['users', 'groups', 'staff-members', 'sites', 'import', 'access']) {
     pages.push(`/${section}`, `/${section}/*`);
   }
   for (const path of [...pages, '/sign-in', '/session']) {
@@ -124,5 +125,6 @@ export function consoleApp(services: Services, outbox: InvitationOutbox) {
   app.route('/staff-members', consoleCareRoutes(services, 'staff-members'));
   app.route('/sites', consoleCareRoutes(services, 'sites'));
   app.route('/import', consoleImportRoutes(services, outbox));
+  app.route('/access', consoleAccessRoutes(services));
   return app;
 }

@@ -3,6 +3,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { parse } from 'csv-parse';
 import type pg from 'pg';
 import { appendAudit } from '../../audit/audit-log.ts';
+import { prepareUserWrite } from '../../care/user-care.ts';
 import type { DirectoryContext } from '../../directory/actor.ts';
 import type { Directory } from '../../directory/directory.ts';
 import { DirectoryError } from '../../directory/directory-error.ts';
@@ -251,7 +252,7 @@ class RowWriter {
       const found = existing.get(item.input.userName.toLowerCase())?.[0];
       if (!found) fresh.push(item);
       // The same file again: an account that already holds the row is unchanged.
-      else if (holds(found, item.input)) this.result.unchanged++;
+      else if (await this.holds(found, item.input)) this.result.unchanged++;
       else
         this.fail(item.row.line, `userName ${item.input.userName} already exists; use update mode`);
     }
@@ -270,6 +271,26 @@ class RowWriter {
       this.result.created++;
       if (this.opts.invite) await this.invite(outcome.id, item.input);
     }
+  }
+
+  /**
+   * Whether an existing account already is what a create row describes, once the care
+   * directory has completed the row as it would on create (computed care attributes).
+   */
+  private async holds(user: UserRecord, input: UserInput): Promise<boolean> {
+    let stored = input;
+    try {
+      stored = (await prepareUserWrite(this.deps.pool, this.ctx, undefined, input)).input;
+    } catch (err) {
+      if (!(err instanceof DirectoryError)) throw err;
+      return false;
+    }
+    return (
+      user.userName === stored.userName &&
+      user.externalId === stored.externalId &&
+      user.status === stored.status &&
+      isDeepStrictEqual(user.attrs, stored.attrs)
+    );
   }
 
   private async invite(userId: string, input: UserInput): Promise<void> {
@@ -343,16 +364,6 @@ function inputOf(user: UserRecord): UserInput {
     status: user.status,
     attrs: user.attrs,
   };
-}
-
-/** Whether an existing account already is what a create row describes. */
-function holds(user: UserRecord, input: UserInput): boolean {
-  return (
-    user.userName === input.userName &&
-    user.externalId === input.externalId &&
-    user.status === input.status &&
-    isDeepStrictEqual(user.attrs, input.attrs)
-  );
 }
 
 /**

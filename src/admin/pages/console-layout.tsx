@@ -33,7 +33,7 @@ dl.details{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem}dl.
 .counts{display:flex;flex-wrap:wrap;gap:1rem;list-style:none;padding:0}.counts li{border:1px solid #c4cad3;border-radius:4px;padding:.5rem 1rem}
 @media (max-width:48rem){dl.details{grid-template-columns:1fr}main{padding:.6rem}}`;
 
-export type Section = 'users' | 'groups' | 'staff-members' | 'sites' | 'import';
+export type Section = 'users' | 'groups' | 'staff-members' | 'sites' | 'import' | 'access';
 
 /** The console frame: landmarks, a skip link, the navigation and the sign-out form. */
 export function ConsoleLayout(props: {
@@ -72,6 +72,7 @@ export function ConsoleLayout(props: {
                 {link('staff-members', '/admin/staff-members', 'Staff members')}
                 {link('sites', '/admin/sites', 'Sites')}
                 {link('import', '/admin/import', 'CSV import')}
+                {link('access', '/admin/access', 'Sign-in and tokens')}
               </ul>
             </nav>
           ) : null}
