@@ -36,9 +36,10 @@ export function startTS(
   env: NodeJS.ProcessEnv,
   logFile: string,
   cwd: string,
+  nodeFlags: string[] = [],
 ): Child {
   const log = createWriteStream(logFile);
-  const proc = spawn(process.execPath, ['--import', 'tsx', entry], {
+  const proc = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', entry], {
     cwd,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
