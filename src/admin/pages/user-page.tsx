@@ -221,7 +221,9 @@ export function UserPage(props: {
       </form>
       <div class="table-wrap">
         <table id="history">
-          <caption>{props.history.total} events, newest first</caption>
+          <caption>
+            {props.history.total} {props.history.total === 1 ? 'event' : 'events'}, newest first
+          </caption>
           <thead>
             <tr>
               <th scope="col">When</th>
