@@ -3,16 +3,29 @@ import { CARE_USER_SCHEMA, careOf } from '../care/care-extension.ts';
 import type { DirectoryContext } from '../directory/actor.ts';
 import type { Services } from '../services.ts';
 
-export const USERS_USAGE = `  npm run cli -- users make-main-admin --tenant NAME USERNAME [--system-administrator]`;
+export const USERS_USAGE = `  npm run cli -- users make-main-admin --tenant NAME USERNAME [--system-administrator]
+  npm run cli -- users deactivate|reactivate|lock|unlock --tenant NAME USERNAME
+  npm run cli -- users restore --tenant NAME USER_ID
+  npm run cli -- users erase --tenant NAME USERNAME --yes`;
 
 export class UsersUsageError extends Error {}
 
+const STATUS_OF = {
+  deactivate: 'inactive',
+  reactivate: 'active',
+  lock: 'locked',
+  unlock: 'active',
+} as const;
+
+type StatusVerb = keyof typeof STATUS_OF;
+const isStatusVerb = (verb: string): verb is StatusVerb => verb in STATUS_OF;
+
 /**
- * `users make-main-admin`: how a new tenant gets its first main administrator (admin
- * access and the right to erase and to appoint others), since only a main administrator
- * may appoint one. `--system-administrator` also makes the account the reserved system
- * administrator nobody can deactivate or erase (seed 002). Through the one write path,
- * audited with the CLI as actor.
+ * `users …`: the account actions of the admin console for scripts, through the one write
+ * path with the CLI as actor (audited as such). `make-main-admin` is how a new tenant gets
+ * its first main administrator, since only a main administrator may appoint one;
+ * `--system-administrator` also reserves the account as the system administrator nobody
+ * can deactivate or erase (seed 002). `erase` is irreversible and asks for `--yes`.
  */
 export async function runUsersCommand(services: Services, argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -21,27 +34,69 @@ export async function runUsersCommand(services: Services, argv: string[]): Promi
     options: {
       tenant: { type: 'string' },
       'system-administrator': { type: 'boolean', default: false },
+      yes: { type: 'boolean', default: false },
     },
   });
-  const [verb, userName] = positionals;
-  if (verb !== 'make-main-admin' || !userName || !values.tenant) {
-    throw new UsersUsageError(`usage:\n${USERS_USAGE}`);
-  }
+  const [verb, who] = positionals;
+  if (!verb || !who || !values.tenant) throw new UsersUsageError(`usage:\n${USERS_USAGE}`);
   const tenant = await services.directory.tenants.findByName(values.tenant);
   if (!tenant) throw new UsersUsageError(`no tenant ${values.tenant}`);
-  const { rows } = await services.db.pool.query<{ id: string; user_name: string }>(
-    `select id, user_name from users where tenant_id = $1 and lower(user_name) = lower($2) and status <> 'deleted'`,
-    [tenant.id, userName],
-  );
-  const id = rows[0]?.id;
-  const stored = rows[0]?.user_name;
-  if (!id) throw new UsersUsageError(`no user ${userName} in tenant ${values.tenant}`);
   const ctx: DirectoryContext = {
     tenantId: tenant.id,
     actor: { type: 'cli', id: null },
     requestId: null,
   };
-  const { changed } = await services.directory.users.update(
+  const { lifecycle } = services.directory.care;
+
+  if (verb === 'restore') {
+    // A deleted account is in the user bank, where its userName may be taken again: by id.
+    await lifecycle.restore(ctx, who);
+    console.log(`restored ${who} from the user bank (inactive)`);
+    return;
+  }
+  const user = await findUser(services, tenant.id, who, values.tenant);
+  if (verb === 'make-main-admin') {
+    await makeMainAdmin(services, ctx, user.id, values['system-administrator']);
+    const reserved = values['system-administrator'] ? ' and the reserved system administrator' : '';
+    console.log(`${user.userName} is a main administrator${reserved}`);
+  } else if (isStatusVerb(verb)) {
+    const after = await lifecycle.setStatus(ctx, user.id, STATUS_OF[verb]);
+    console.log(`${after.userName} is ${after.status}`);
+  } else if (verb === 'erase') {
+    if (!values.yes) {
+      throw new UsersUsageError(
+        `erasing ${user.userName} replaces every personal field with stars and cannot be undone: add --yes`,
+      );
+    }
+    await lifecycle.erase(ctx, user.id);
+    console.log(`erased ${user.id}`);
+  } else {
+    throw new UsersUsageError(`usage:\n${USERS_USAGE}`);
+  }
+}
+
+async function findUser(
+  services: Services,
+  tenantId: string,
+  userName: string,
+  tenantName: string,
+): Promise<{ id: string; userName: string }> {
+  const { rows } = await services.db.pool.query<{ id: string; user_name: string }>(
+    `select id, user_name from users where tenant_id = $1 and lower(user_name) = lower($2) and status <> 'deleted'`,
+    [tenantId, userName],
+  );
+  const row = rows[0];
+  if (!row) throw new UsersUsageError(`no user ${userName} in tenant ${tenantName}`);
+  return { id: row.id, userName: row.user_name };
+}
+
+async function makeMainAdmin(
+  services: Services,
+  ctx: DirectoryContext,
+  id: string,
+  systemAdministrator: boolean,
+): Promise<void> {
+  await services.directory.users.update(
     ctx,
     id,
     (current) => ({
@@ -54,13 +109,10 @@ export async function runUsersCommand(services: Services, argv: string[]): Promi
           ...careOf(current.attrs),
           adminAccess: true,
           mainAdministrator: true,
-          ...(values['system-administrator'] ? { systemAdministrator: true } : {}),
+          ...(systemAdministrator ? { systemAdministrator: true } : {}),
         },
       },
     }),
     { auditType: 'user.made_main_administrator' },
-  );
-  console.log(
-    `${stored} is a main administrator${values['system-administrator'] ? ' and the reserved system administrator' : ''}${changed ? '' : ' (already)'}`,
   );
 }

@@ -174,4 +174,52 @@ describe('npm start, the CLI and the token command', () => {
       await stopServer(proc);
     }
   }, 120_000);
+
+  it('Should deactivate, reactivate, lock, unlock and erase an account from the command line', async () => {
+    const { proc, url } = await startServer();
+    try {
+      await cli('tenants', 'create', 'east');
+      const issued = await cli('token', '--tenant', 'east', '--scope', 'scim');
+      const token = issued.stdout.trim().split('\n').at(-1) as string;
+      const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' };
+      const created = await fetch(`${url}/scim/v2/Users`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ schemas: [USER], userName: 'shift@east.example' }),
+      });
+      const { id } = (await created.json()) as { id: string };
+      const read = async () =>
+        (await (await fetch(`${url}/scim/v2/Users/${id}`, { headers })).json()) as {
+          active: boolean;
+          [key: string]: unknown;
+        };
+
+      expect(
+        (await cli('users', 'deactivate', '--tenant', 'east', 'shift@east.example')).stdout,
+      ).toContain('shift@east.example is inactive');
+      expect((await read()).active).toBe(false);
+      await cli('users', 'reactivate', '--tenant', 'east', 'shift@east.example');
+      expect((await read()).active).toBe(true);
+      await cli('users', 'lock', '--tenant', 'east', 'shift@east.example');
+      expect((await read()).active).toBe(false);
+      const locked = await fetch(
+        `${url}/scim/v2/Users?filter=${encodeURIComponent(`${CARE}:status eq "locked"`)}`,
+        { headers },
+      );
+      expect(((await locked.json()) as { totalResults: number }).totalResults).toBe(1);
+      await cli('users', 'unlock', '--tenant', 'east', 'shift@east.example');
+      expect((await read()).active).toBe(true);
+
+      await expect(
+        cli('users', 'erase', '--tenant', 'east', 'shift@east.example'),
+      ).rejects.toMatchObject({
+        stderr: expect.stringContaining('cannot be undone: add --yes'),
+      });
+      expect((await read()).active).toBe(true);
+      await cli('users', 'erase', '--tenant', 'east', 'shift@east.example', '--yes');
+      expect((await fetch(`${url}/scim/v2/Users/${id}`, { headers })).status).toBe(404);
+    } finally {
+      await stopServer(proc);
+    }
+  }, 120_000);
 });
