@@ -3,14 +3,13 @@ import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CARE_USER_SCHEMA } from '../../src/care/care-extension.ts';
 import type { UserStatus } from '../../src/directory/user-record.ts';
+import { launchChromium } from '../helpers/chromium.ts';
 import { createTestApp, type TestApp } from '../helpers/test-app.ts';
 
-// Debian's Chromium; the test fails (never skips) when it is missing.
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = 'test-artifacts';
 const PASSWORD = 'Correct-Horse-42';
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
@@ -104,19 +103,7 @@ beforeAll(async () => {
     { displayName: 'Night shift', externalId: null, attrs: {} },
     [nora],
   );
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
   // A tablet: the console must work at 768 × 1024 without a framework.
   const context = await browser.newContext({ viewport: { width: 768, height: 1024 } });
   page = await context.newPage();

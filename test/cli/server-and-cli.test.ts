@@ -4,8 +4,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createScratchDatabase } from '../helpers/test-database.ts';
 
 const run = promisify(execFile);
 const TSX = join(process.cwd(), 'node_modules/.bin/tsx');
@@ -64,20 +64,9 @@ beforeAll(async () => {
   env = { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
   const serverUrl = process.env['DATABASE_URL'];
   if (serverUrl) {
-    const name = `cb_cli_${Date.now().toString(36)}`;
-    const admin = new pg.Client({ connectionString: serverUrl });
-    await admin.connect();
-    await admin.query(`create database ${name}`);
-    await admin.end();
-    const url = new URL(serverUrl);
-    url.pathname = `/${name}`;
-    env['DATABASE_URL'] = url.toString();
-    dropDatabase = async () => {
-      const c = new pg.Client({ connectionString: serverUrl });
-      await c.connect();
-      await c.query(`drop database if exists ${name} with (force)`);
-      await c.end();
-    };
+    const scratch = await createScratchDatabase(serverUrl, 'cb_cli');
+    env['DATABASE_URL'] = scratch.url;
+    dropDatabase = scratch.drop;
   }
 });
 

@@ -31,20 +31,37 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       },
     };
   }
-  const name = `cb_test_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+  const scratch = await createScratchDatabase(serverUrl, 'cb_test');
+  const db = await openDatabase({ url: scratch.url });
+  return {
+    db,
+    url: scratch.url,
+    socketDir: undefined,
+    async drop() {
+      await db.close();
+      await scratch.drop();
+    },
+  };
+}
+
+/**
+ * A new, empty database on the PostgreSQL server of `serverUrl`, for a test that starts
+ * carebridge or the CLI in a child process: its URL, and how to drop it.
+ */
+export async function createScratchDatabase(
+  serverUrl: string,
+  prefix: string,
+): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `${prefix}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
   await admin.query(`create database ${name}`);
   await admin.end();
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
-  const db = await openDatabase({ url: url.toString() });
   return {
-    db,
     url: url.toString(),
-    socketDir: undefined,
     async drop() {
-      await db.close();
       const cleanup = new pg.Client({ connectionString: serverUrl });
       await cleanup.connect();
       await cleanup.query(`drop database if exists ${name} with (force)`);
