@@ -1,7 +1,7 @@
 import type { Queryable } from '../db/sql.ts';
 import type { DirectoryContext } from './actor.ts';
 import { shiftParams } from './rule-sql.ts';
-import type { UserWriteAudit } from './user-memberships.ts';
+import { groupVersionBumps, type UserWriteAudit } from './user-memberships.ts';
 
 /**
  * $1 tenant, $2 user ids, $3 actor type, $4 actor id, $5 audit type, $6 request id, $7 rule
@@ -86,20 +86,7 @@ function statement(cases: string[]): string {
       select $1, group_id, user_id, source from wanted
       on conflict do nothing
       returning group_id, user_id, source
-    ), touched as (
-      -- In id order, as user-memberships.ts locks them: no deadlock between two writers.
-      select g.id from groups g
-      where g.id in (select group_id from ins) and g.kind <> 'system'
-      order by g.id
-      for no key update
-    ), bumped as (
-      update groups g set version = g.version + 1, updated_at = now()
-      from touched t where g.id = t.id
-      returning g.id, g.version
-    ), changes as (
-      insert into change_events (tenant_id, resource_type, resource_id, operation, version)
-      select $1, 'Group', id, 'updated', version from bumped
-    ), audit as (
+    ), ${groupVersionBumps('select group_id from ins')}, audit as (
       insert into audit_events (tenant_id, actor_type, actor_id, subject_type, subject_id, type, before, after, request_id)
       select $1, $3, $4, 'user', s.user_id, $5,
         nullif($8::jsonb -> (s.ord::int - 1), 'null'::jsonb),

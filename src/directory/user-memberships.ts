@@ -149,6 +149,29 @@ export class UserMemberships {
   }
 }
 
+/**
+ * The CTEs (`touched`, `bumped`, `changes`) that give each group whose memberships a
+ * statement changed (`changedGroupIds`, a subquery over its own CTEs; tenant in $1) a new
+ * version and a change event. Rows are locked in id order, so two writers touching the
+ * same groups cannot deadlock. All Users keeps its version: every account write of the
+ * tenant would otherwise queue on its row.
+ */
+export function groupVersionBumps(changedGroupIds: string): string {
+  return `touched as (
+      select g.id from groups g
+      where g.id in (${changedGroupIds}) and g.kind <> 'system'
+      order by g.id
+      for no key update
+    ), bumped as (
+      update groups g set version = g.version + 1, updated_at = now()
+      from touched t where g.id = t.id
+      returning g.id, g.version
+    ), changes as (
+      insert into change_events (tenant_id, resource_type, resource_id, operation, version)
+      select $1, 'Group', id, 'updated', version from bumped
+    )`;
+}
+
 function membershipStatement(cases: string[]): string {
   // The i-th rule that holds yields i; joined back to the i-th group id ($8).
   const hit =
@@ -182,21 +205,7 @@ function membershipStatement(cases: string[]): string {
         and not exists (select 1 from wanted w where w.group_id = gm.group_id and w.source = gm.source)
         and exists (select 1 from fresh)
       returning gm.group_id, gm.source
-    ), touched as (
-      -- Locked in id order, so two writers touching the same groups cannot deadlock. All
-      -- Users keeps its version: every account write of the tenant would queue on its row.
-      select g.id from groups g
-      where g.id in (select group_id from ins union select group_id from del) and g.kind <> 'system'
-      order by g.id
-      for no key update
-    ), bumped as (
-      update groups g set version = g.version + 1, updated_at = now()
-      from touched t where g.id = t.id
-      returning g.id, g.version
-    ), changes as (
-      insert into change_events (tenant_id, resource_type, resource_id, operation, version)
-      select $1, 'Group', id, 'updated', version from bumped
-    ), audit as (
+    ), ${groupVersionBumps('select group_id from ins union select group_id from del')}, audit as (
       insert into audit_events (tenant_id, actor_type, actor_id, subject_type, subject_id, type, before, after, request_id)
       select $1, $4, $5, 'user', $2, $6, $9::jsonb,
         $10::jsonb
