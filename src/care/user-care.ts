@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { Queryable } from '../db/sql.ts';
+import type { Queryable, Statement } from '../db/sql.ts';
 import type { DirectoryContext } from '../directory/actor.ts';
 import { DirectoryError } from '../directory/directory-error.ts';
 import type { UserInput, UserRecord, UserStatus } from '../directory/user-record.ts';
@@ -19,8 +19,11 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // Attributes only carebridge writes: a PUT that leaves them out keeps them.
 const KEPT = ['passwordLastChanged', 'lastAuthenticated', 'systemAdministrator'] as const;
 
-/** Work the write path does after the account row is stored, in the same database session. */
-export type AfterWrite = (db: Queryable) => Promise<void>;
+/**
+ * Statements the write path sends after the account row is stored, in the same
+ * transaction and round trip.
+ */
+export type AfterWrite = Statement[];
 
 const invalid = (msg: string) => new DirectoryError('invalidValue', msg);
 
@@ -258,30 +261,30 @@ function tokenFollowUp(
   if (!current || current.status === input.status) return undefined;
   const id = current.id;
   if (input.status === 'inactive' || input.status === 'deleted') {
-    return async (db) => {
-      await db.query(
-        `update api_tokens set suspended_at = now()
-         where tenant_id = $1 and created_by = $2 and suspended_at is null and revoked_at is null`,
-        [ctx.tenantId, id],
-      );
-      await db.query(
-        `update api_tokens set revoked_at = now()
-         where tenant_id = $1 and subject_user_id = $2 and revoked_at is null`,
-        [ctx.tenantId, id],
-      );
-    };
+    return [
+      {
+        text: `update api_tokens set suspended_at = now()
+               where tenant_id = $1 and created_by = $2 and suspended_at is null and revoked_at is null`,
+        values: [ctx.tenantId, id],
+      },
+      {
+        text: `update api_tokens set revoked_at = now()
+               where tenant_id = $1 and subject_user_id = $2 and revoked_at is null`,
+        values: [ctx.tenantId, id],
+      },
+    ];
   }
   if (
     input.status === 'active' &&
     (current.status === 'inactive' || current.status === 'deleted')
   ) {
-    return async (db) => {
-      await db.query(
-        `update api_tokens set suspended_at = null
-         where tenant_id = $1 and created_by = $2 and suspended_at is not null`,
-        [ctx.tenantId, id],
-      );
-    };
+    return [
+      {
+        text: `update api_tokens set suspended_at = null
+               where tenant_id = $1 and created_by = $2 and suspended_at is not null`,
+        values: [ctx.tenantId, id],
+      },
+    ];
   }
   return undefined;
 }
@@ -315,5 +318,5 @@ export async function checkUserDelete(
         { status: 'deleted' } as UserInput,
       )
     : undefined;
-  return follow ?? (async () => {});
+  return follow ?? [];
 }

@@ -67,15 +67,18 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     migrations: { migrationsList: migrations, snapshot: false, silent: true },
     debug: opts.debug ?? false,
   });
+  // Pipeline mode lets a batch of statements go out without waiting for each answer
+  // (sql.ts `sendBatch`); one query at a time behaves as without it.
   const pool = new pg.Pool(
     'clientUrl' in target
-      ? { connectionString: target.clientUrl, max: poolSize }
+      ? { connectionString: target.clientUrl, max: poolSize, pipeline: true }
       : {
           host: target.host,
           port: target.port,
           user: target.user,
           database: target.dbName,
           max: poolSize,
+          pipeline: true,
           Client: UnnamedStatementClient,
         },
   );

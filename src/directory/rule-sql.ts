@@ -62,3 +62,16 @@ export async function lockRules(
     [tenantId],
   );
 }
+
+/** The shared rule lock as a statement of its own, for a write sent in one batch. */
+export function sharedRuleLock(tenantId: string): {
+  name: string;
+  text: string;
+  values: unknown[];
+} {
+  return {
+    name: 'rule_lock_shared',
+    text: `select pg_advisory_xact_lock_shared(hashtextextended('group-rules:' || $1::uuid::text, 0))`,
+    values: [tenantId],
+  };
+}

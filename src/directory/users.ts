@@ -2,12 +2,19 @@ import { isDeepStrictEqual } from 'node:util';
 import type pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import { checkUserDelete, prepareUserWrite } from '../care/user-care.ts';
-import { type Queryable, uniqueViolation, withTransaction } from '../db/sql.ts';
+import {
+  BatchedTransaction,
+  type Queryable,
+  type Statement,
+  transactionInOneTrip,
+  uniqueViolation,
+  withTransaction,
+} from '../db/sql.ts';
 import type { DirectoryContext } from './actor.ts';
 import { DirectoryError } from './directory-error.ts';
 import { hashPassword } from './passwords.ts';
-import { RULE_LOCK_SHARED } from './rule-sql.ts';
-import { type ActiveTransition, UserMemberships } from './user-memberships.ts';
+import { RULE_LOCK_SHARED, sharedRuleLock } from './rule-sql.ts';
+import { type ActiveTransition, UserMemberships, type UserRowWrite } from './user-memberships.ts';
 import {
   auditSnapshot,
   primaryEmail,
@@ -25,36 +32,6 @@ export function isResourceId(id: string): boolean {
   return UUID.test(id);
 }
 
-// One statement writes the row and its change event and takes the tenant's rule lock
-// (shared); the next, in the same transaction, brings the user's group memberships up to
-// date and writes the audit event of both (user-memberships.ts).
-const INSERT_USER = `
-  with u as (
-    insert into users (id, tenant_id, user_name, external_id, status, primary_email, attrs,
-                       password_hash, version, created_at, updated_at)
-    values ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9)
-    returning *
-  ), c as (
-    insert into change_events (tenant_id, resource_type, resource_id, operation, version)
-    select tenant_id, 'User', id, 'created', version from u
-  ), l as (${RULE_LOCK_SHARED('$2')})
-  select u.* from u cross join l`;
-
-// Compare-and-set on `version`: a concurrent writer makes this match no row, and the
-// caller re-reads and re-applies its change instead of overwriting the other one.
-const UPDATE_USER = `
-  with u as (
-    update users set user_name = $3, external_id = $4, status = $5, primary_email = $6,
-                     attrs = $7, password_hash = coalesce($8, password_hash),
-                     version = version + 1, updated_at = $9
-    where tenant_id = $1 and id = $2 and version = $10 and status <> 'deleted'
-    returning *
-  ), c as (
-    insert into change_events (tenant_id, resource_type, resource_id, operation, version)
-    select tenant_id, 'User', id, 'updated', version from u
-  ), l as (${RULE_LOCK_SHARED('$1')})
-  select u.* from u cross join l`;
-
 /** Whether a write moves the account in or out of `active` (what memberships follow). */
 function transitionOf(before: UserRecord['status'], after: UserRecord['status']): ActiveTransition {
   if (before === 'active' && after !== 'active') return 'deactivated';
@@ -63,6 +40,15 @@ function transitionOf(before: UserRecord['status'], after: UserRecord['status'])
 }
 
 const SELECT_USER = `select * from users where tenant_id = $1 and id = $2 and status <> 'deleted'`;
+
+/** The account and the tenant's rule generation, the row locked for the write that follows. */
+const SELECT_USER_FOR_WRITE = `
+  select u.*, t.rule_generation from users u join tenants t on t.id = u.tenant_id
+  where u.tenant_id = $1 and u.id = $2 and u.status <> 'deleted'
+  for update of u`;
+
+/** How often a write is sent again because a rule changed while it was on its way. */
+const MAX_ATTEMPTS = 20;
 
 function uniquenessError(constraint: string, input: UserInput): DirectoryError {
   if (constraint === 'users_primary_email_uq') {
@@ -91,13 +77,19 @@ export async function linkIdentity(
   userId: string,
   identity: LinkedIdentity,
 ): Promise<void> {
-  await db.query(
-    `insert into sso_identities (id, tenant_id, connection_id, issuer, subject, user_id, last_authenticated_at)
-     values ($1, $2, $3, $4, $5, $6, now())
-     on conflict (tenant_id, connection_id, issuer, subject)
-     do update set last_authenticated_at = now()`,
-    [uuidv7(), tenantId, identity.connectionId, identity.issuer, identity.subject, userId],
-  );
+  await db.query(linkIdentityStatement(tenantId, userId, identity));
+}
+
+/** {@link linkIdentity} as a statement; it links nothing when the account was not stored. */
+function linkIdentityStatement(tenantId: string, userId: string, identity: LinkedIdentity) {
+  return {
+    text: `insert into sso_identities (id, tenant_id, connection_id, issuer, subject, user_id, last_authenticated_at)
+           select $1, $2, $3, $4, $5, $6, now()
+           where exists (select 1 from users where id = $6)
+           on conflict (tenant_id, connection_id, issuer, subject)
+           do update set last_authenticated_at = now()`,
+    values: [uuidv7(), tenantId, identity.connectionId, identity.issuer, identity.subject, userId],
+  };
 }
 
 /** The one write path for accounts, plus the reads the doors need. */
@@ -119,7 +111,11 @@ export class UserDirectory {
     return userFromRow(row);
   }
 
-  /** Creates an account; refuses a userName or primary email already in use. */
+  /**
+   * Creates an account; refuses a userName or primary email already in use. The rule
+   * lock, the account with its memberships and audit event, and the commit go to the
+   * database in one round trip.
+   */
   async create(
     ctx: DirectoryContext,
     requested: UserInput,
@@ -127,38 +123,40 @@ export class UserDirectory {
   ): Promise<UserRecord> {
     // The care directory checks and completes the care extension (src/care/user-care.ts).
     const { input } = await prepareUserWrite(this.pool, ctx, undefined, requested);
-    const now = new Date();
     const passwordHash = input.password === undefined ? null : await hashPassword(input.password);
-    try {
-      return await withTransaction(this.pool, async (tx) => {
-        const { rows } = await tx.query<UserRow>({
-          name: 'user_insert',
-          text: INSERT_USER,
-          values: [
-            uuidv7(),
-            ctx.tenantId,
-            input.userName,
-            input.externalId,
-            input.status,
-            primaryEmail(input.attrs),
-            input.attrs,
-            passwordHash,
-            now,
-          ],
-        });
-        const row = rows[0] as UserRow;
-        const { groups } = await this.memberships.sync(tx, ctx, row.id, {
-          transition: undefined,
-          audit: { type: 'user.created', before: null, after: auditSnapshot(input) },
-        });
-        if (opts.identity) await linkIdentity(tx, ctx.tenantId, row.id, opts.identity);
-        return { ...userFromRow(row), groups };
-      });
-    } catch (err) {
-      const constraint = uniqueViolation(err);
-      if (constraint) throw uniquenessError(constraint, input);
-      throw err;
+    const id = uuidv7();
+    const row: UserRowWrite = {
+      id,
+      userName: input.userName,
+      externalId: input.externalId,
+      status: input.status,
+      primaryEmail: primaryEmail(input.attrs),
+      attrs: input.attrs,
+      passwordHash,
+      at: new Date(),
+    };
+    const audit = { type: 'user.created', before: null, after: auditSnapshot(input) };
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const set = await this.memberships.ruleSet(this.pool, ctx.tenantId);
+      const statements: Statement[] = [
+        sharedRuleLock(ctx.tenantId),
+        this.memberships.statement(set, ctx, row, { transition: undefined, audit }),
+      ];
+      if (opts.identity) statements.push(linkIdentityStatement(ctx.tenantId, id, opts.identity));
+      let results: pg.QueryResult[];
+      try {
+        results = await transactionInOneTrip(this.pool, statements);
+      } catch (err) {
+        const constraint = uniqueViolation(err);
+        if (constraint) throw uniquenessError(constraint, input);
+        throw err;
+      }
+      const outcome = UserMemberships.outcome(results[1] as pg.QueryResult);
+      if (outcome) return { ...userFromRow(outcome.row), groups: outcome.groups };
+      // A rule changed since this process compiled the tenant's rules: nothing was stored.
+      this.memberships.forget(ctx.tenantId);
     }
+    throw new DirectoryError('conflict', 'the group rules keep changing; try again');
   }
 
   /** Creates many accounts set-based, each failing alone (users-batch.ts): for bulk imports. */
@@ -170,6 +168,9 @@ export class UserDirectory {
    * Applies `change` to the current account and stores the result. A change that alters
    * nothing writes nothing (meta.lastModified stays). `ifMatch` is the version the client
    * last saw (RFC 7644 §3.14); a different current version fails with preconditionFailed.
+   *
+   * Two round trips: the rule lock with the account row locked for update, then the
+   * write with its memberships, audit event and token follow-ups, and the commit.
    */
   async update(
     ctx: DirectoryContext,
@@ -177,60 +178,70 @@ export class UserDirectory {
     change: (current: UserRecord) => UserInput,
     opts: { ifMatch?: number | undefined; auditType?: string } = {},
   ): Promise<{ user: UserRecord; changed: boolean }> {
-    for (let attempt = 0; attempt < 20; attempt++) {
-      const current = await this.get(ctx.tenantId, id);
+    if (!isResourceId(id)) throw new DirectoryError('notFound', `user ${id} not found`);
+    const { tx, results } = await BatchedTransaction.begin(this.pool, [
+      sharedRuleLock(ctx.tenantId),
+      { name: 'user_for_write', text: SELECT_USER_FOR_WRITE, values: [ctx.tenantId, id] },
+    ]);
+    let committed = false;
+    try {
+      const locked = results[1]?.rows[0] as (UserRow & { rule_generation: number }) | undefined;
+      if (!locked) throw new DirectoryError('notFound', `user ${id} not found`);
+      const { rule_generation: generation, ...currentRow } = locked;
+      const current = userFromRow(currentRow);
       if (opts.ifMatch !== undefined && opts.ifMatch !== current.version) {
         throw new DirectoryError(
           'preconditionFailed',
           `user ${id} has changed (version ${current.version})`,
         );
       }
-      const prepared = await prepareUserWrite(this.pool, ctx, current, change(current));
+      // Inside the transaction: the checks see what the write will be stored next to.
+      const prepared = await prepareUserWrite(tx.queryable, ctx, current, change(current));
       const next = prepared.input;
       if (!hasChanged(current, next)) return { user: current, changed: false };
       const passwordHash = next.password === undefined ? null : await hashPassword(next.password);
-      let written: UserRecord | undefined;
+      // The rule lock is held, so the set read for this generation stays the tenant's.
+      const set = await this.memberships.ruleSet(tx.queryable, ctx.tenantId, Number(generation));
+      const write = this.memberships.statement(
+        set,
+        ctx,
+        {
+          id,
+          userName: next.userName,
+          externalId: next.externalId,
+          status: next.status,
+          primaryEmail: primaryEmail(next.attrs),
+          attrs: next.attrs,
+          passwordHash,
+          at: new Date(),
+          replacesVersion: current.version,
+        },
+        {
+          transition: transitionOf(current.status, next.status),
+          audit: {
+            type: opts.auditType ?? 'user.updated',
+            before: auditSnapshot(current),
+            after: auditSnapshot(next),
+          },
+        },
+      );
+      let written: pg.QueryResult[];
       try {
-        written = await withTransaction(this.pool, async (tx) => {
-          const { rows } = await tx.query<UserRow>({
-            name: 'user_update',
-            text: UPDATE_USER,
-            values: [
-              ctx.tenantId,
-              id,
-              next.userName,
-              next.externalId,
-              next.status,
-              primaryEmail(next.attrs),
-              next.attrs,
-              passwordHash,
-              new Date(),
-              current.version,
-            ],
-          });
-          const row = rows[0];
-          if (!row) return undefined;
-          // The compare-and-set matched `current`, so its status is the one this write left.
-          const { groups } = await this.memberships.sync(tx, ctx, id, {
-            transition: transitionOf(current.status, row.status),
-            audit: {
-              type: opts.auditType ?? 'user.updated',
-              before: auditSnapshot(current),
-              after: auditSnapshot(next),
-            },
-          });
-          await prepared.after?.(tx);
-          return { ...userFromRow(row), groups };
-        });
+        written = await tx.commit([write, ...(prepared.after ?? [])]);
+        committed = true;
       } catch (err) {
+        committed = true; // commit() rolled back and gave the connection back
         const constraint = uniqueViolation(err);
         if (constraint) throw uniquenessError(constraint, next);
         throw err;
       }
-      if (written) return { user: written, changed: true };
-      // Lost the race to another writer: read again and re-apply.
+      const outcome = UserMemberships.outcome(written[0] as pg.QueryResult);
+      // The row is locked and the rule set current: the write cannot have missed.
+      if (!outcome) throw new Error(`the write of user ${id} stored nothing`);
+      return { user: { ...userFromRow(outcome.row), groups: outcome.groups }, changed: true };
+    } finally {
+      if (!committed) await tx.rollback();
     }
-    throw new DirectoryError('conflict', `user ${id} is being changed by others; try again`);
   }
 
   /**
@@ -275,7 +286,7 @@ export class UserDirectory {
        select u.id from u`,
         [ctx.tenantId, id, ctx.actor.type, ctx.actor.id, ctx.requestId],
       );
-      if (result.rows.length > 0) await after(tx);
+      if (result.rows.length > 0) for (const statement of after) await tx.query(statement);
       return result.rows;
     });
     if (rows.length === 0) throw new DirectoryError('notFound', `user ${id} not found`);
