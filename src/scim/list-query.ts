@@ -32,6 +32,11 @@ export interface ListQueryInput {
 export interface ListQuery {
   /** The page's rows (`select <alias>.*`); undefined when `count` is 0. */
   rows: SQLFragment | undefined;
+  /**
+   * Whether `rows` is worth a prepared statement: a first page or a cursor page. A later
+   * index page has its OFFSET in the text, so each is a shape of its own.
+   */
+  reusable: boolean;
   /** `select count(*) as total` of everything the filter matches. */
   total: SQLFragment;
   /** The response's startIndex; undefined in cursor mode. */
@@ -115,8 +120,13 @@ export function buildListQuery(input: ListQueryInput): ListQuery {
   // Uncorrelated, so PostgreSQL counts once per statement (an InitPlan), not per row.
   if (input.withTotal) columns.push(`(${total.sql}) AS ${TOTAL_COLUMN}`);
   const select = columns.join(', ');
-  const limit = params.add(cursorMode ? count + 1 : count);
-  const offset = cursorMode ? '' : ` OFFSET ${params.add(startIndex - 1)}`;
+  // LIMIT and OFFSET are written into the text (whole numbers computed here, never the
+  // client's text): with them as parameters, PostgreSQL's generic plan assumes a tenth of
+  // the rows is fetched, so it re-planned every filtered page as a custom plan, which cost
+  // twice what running it does (0.25–0.3 ms against 0.12 ms for `userName eq`).
+  const limit = cursorMode ? count + 1 : count;
+  const skip = Math.min(startIndex - 1, Number.MAX_SAFE_INTEGER);
+  const offset = cursorMode || skip === 0 ? '' : ` OFFSET ${skip}`;
   const rows: SQLFragment | undefined =
     count === 0
       ? undefined
@@ -127,6 +137,7 @@ export function buildListQuery(input: ListQueryInput): ListQuery {
 
   return {
     rows,
+    reusable: offset === '',
     total,
     startIndex: cursorMode ? undefined : startIndex,
     count,

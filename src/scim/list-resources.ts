@@ -165,7 +165,7 @@ async function listPage(
   const rows = query.rows
     ? (
         await db.pool.query<UserRow & GroupRow & ListRowExtras>({
-          name: statementName(query.rows.sql),
+          name: query.reusable ? statementName(query.rows.sql) : undefined,
           text: query.rows.sql,
           values: query.rows.params,
         })
