@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type pg from 'pg';
+import pg from 'pg';
 
 /** Something that runs SQL: the pool, or one client inside a transaction. */
 export type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient;
@@ -171,12 +171,14 @@ export async function transactionInOneTrip(
     client.release();
     return results.slice(1, -1);
   } catch (err) {
-    // A failed statement already rolled the transaction back (its COMMIT answered
-    // ROLLBACK); this makes sure of it when the failure was the connection itself.
-    await client
-      .query('rollback')
-      .then(() => client.release())
-      .catch((e: Error) => client.release(e));
+    // A statement the server refused made the batch's COMMIT a ROLLBACK: the connection is
+    // idle and clean. Anything else (the connection itself failed) ends the connection.
+    client.release(isServerError(err) ? undefined : (err as Error));
     throw err;
   }
+}
+
+/** An error PostgreSQL answered with, not one of the connection. */
+function isServerError(err: unknown): boolean {
+  return err instanceof pg.DatabaseError;
 }
