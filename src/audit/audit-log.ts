@@ -1,4 +1,4 @@
-import type { Queryable } from '../db/sql.ts';
+import type { Queryable, Statement } from '../db/sql.ts';
 import type { DirectoryContext } from '../directory/actor.ts';
 
 /** One append-only audit event. */
@@ -16,11 +16,16 @@ export async function appendAudit(
   ctx: DirectoryContext,
   event: AuditEvent,
 ): Promise<void> {
-  await db.query(
-    `insert into audit_events
-       (tenant_id, actor_type, actor_id, subject_type, subject_id, type, before, after, request_id)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-    [
+  await db.query(auditStatement(ctx, event));
+}
+
+/** {@link appendAudit} as a statement, for a transaction sent in batches. */
+export function auditStatement(ctx: DirectoryContext, event: AuditEvent): Statement {
+  return {
+    text: `insert into audit_events
+             (tenant_id, actor_type, actor_id, subject_type, subject_id, type, before, after, request_id)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+    values: [
       ctx.tenantId,
       ctx.actor.type,
       ctx.actor.id,
@@ -31,5 +36,5 @@ export async function appendAudit(
       event.after === undefined ? null : JSON.stringify(event.after),
       ctx.requestId,
     ],
-  );
+  };
 }

@@ -1,8 +1,8 @@
 import { isDeepStrictEqual } from 'node:util';
 import type pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
-import { appendAudit } from '../audit/audit-log.ts';
-import { type Queryable, withTransaction } from '../db/sql.ts';
+import { appendAudit, auditStatement } from '../audit/audit-log.ts';
+import { BatchedTransaction, type Queryable, withTransaction } from '../db/sql.ts';
 import type { DirectoryContext } from './actor.ts';
 import { DirectoryError } from './directory-error.ts';
 import {
@@ -15,7 +15,7 @@ import {
   type MemberChanges,
 } from './group-record.ts';
 import { checkGrants, GroupRules } from './group-rules.ts';
-import { type CompiledRule, lockRules } from './rule-sql.ts';
+import { type CompiledRule, lockRules, ruleLock } from './rule-sql.ts';
 import { isResourceId } from './users.ts';
 
 const NO_CHANGES: MemberChanges = { add: [], remove: [] };
@@ -154,13 +154,20 @@ export class GroupDirectory {
     opts: { ifMatch?: number | undefined },
     lockForRule: boolean,
   ): Promise<{ group: GroupRecord; changed: boolean }> {
-    return withTransaction(this.pool, async (tx) => {
-      if (lockForRule) await lockRules(tx, ctx.tenantId, 'exclusive');
-      const { rows } = await tx.query<GroupRow>(
-        'select * from groups where tenant_id = $1 and id = $2 for update',
-        [ctx.tenantId, id],
-      );
-      const row = rows[0];
+    // Round trips while the group row is locked are what concurrent member changes of one
+    // group queue behind: the lock and the read go in one, the writes and the commit in one.
+    const { tx: batch, results } = await BatchedTransaction.begin(this.pool, [
+      ...(lockForRule ? [ruleLock(ctx.tenantId, 'exclusive')] : []),
+      {
+        name: 'group_for_write',
+        text: 'select * from groups where tenant_id = $1 and id = $2 for update',
+        values: [ctx.tenantId, id],
+      },
+    ]);
+    const tx = batch.queryable;
+    let ended = false;
+    try {
+      const row = results.at(-1)?.rows[0] as GroupRow | undefined;
       if (!row) throw new DirectoryError('notFound', `group ${id} not found`);
       const current = groupFromRow(row);
       if (opts.ifMatch !== undefined && opts.ifMatch !== current.version) {
@@ -211,22 +218,7 @@ export class GroupDirectory {
       if (!groupChanged && added.length === 0 && removed.length === 0) {
         return { group: current, changed: false };
       }
-      const { rows: updated } = await tx.query<GroupRow>(
-        `update groups set display_name = $3, external_id = $4, attrs = $5, grants = $6,
-                           version = version + 1, updated_at = $7
-         where tenant_id = $1 and id = $2 returning *`,
-        [
-          ctx.tenantId,
-          id,
-          next.displayName,
-          next.externalId,
-          next.attrs,
-          JSON.stringify(grants),
-          new Date(),
-        ],
-      );
-      const group = groupFromRow(updated[0] as GroupRow);
-      await appendAudit(tx, ctx, {
+      const audit = auditStatement(ctx, {
         subjectType: 'group',
         subjectId: id,
         type: 'group.updated',
@@ -248,9 +240,35 @@ export class GroupDirectory {
             : {}),
         },
       });
-      await recordChange(tx, ctx.tenantId, group, 'updated');
-      return { group, changed: true };
-    });
+      ended = true; // commit() rolls back by itself when it fails
+      const [updated] = await batch.commit([
+        {
+          text: `update groups set display_name = $3, external_id = $4, attrs = $5, grants = $6,
+                                   version = version + 1, updated_at = $7
+                 where tenant_id = $1 and id = $2 returning *`,
+          values: [
+            ctx.tenantId,
+            id,
+            next.displayName,
+            next.externalId,
+            next.attrs,
+            JSON.stringify(grants),
+            new Date(),
+          ],
+        },
+        audit,
+        {
+          // After the update in the same transaction: it records the new version.
+          text: `insert into change_events (tenant_id, resource_type, resource_id, operation, version)
+                 select tenant_id, 'Group', id, 'updated', version from groups
+                 where tenant_id = $1 and id = $2`,
+          values: [ctx.tenantId, id],
+        },
+      ]);
+      return { group: groupFromRow(updated?.rows[0] as GroupRow), changed: true };
+    } finally {
+      if (!ended) await batch.rollback();
+    }
   }
 
   /** Deletes a group and its memberships; the audit event keeps what it was. */

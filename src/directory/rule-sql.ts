@@ -55,23 +55,18 @@ export async function lockRules(
   tenantId: string,
   mode: 'shared' | 'exclusive',
 ): Promise<void> {
-  await tx.query(
-    mode === 'shared'
-      ? `select pg_advisory_xact_lock_shared(hashtextextended('group-rules:' || $1, 0))`
-      : `select pg_advisory_xact_lock(hashtextextended('group-rules:' || $1, 0))`,
-    [tenantId],
-  );
+  await tx.query(ruleLock(tenantId, mode));
 }
 
-/** The shared rule lock as a statement of its own, for a write sent in one batch. */
-export function sharedRuleLock(tenantId: string): {
-  name: string;
-  text: string;
-  values: unknown[];
-} {
+/** The rule lock as a statement of its own, for a transaction sent in batches. */
+export function ruleLock(
+  tenantId: string,
+  mode: 'shared' | 'exclusive',
+): { name: string; text: string; values: unknown[] } {
+  const fn = mode === 'shared' ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock';
   return {
-    name: 'rule_lock_shared',
-    text: `select pg_advisory_xact_lock_shared(hashtextextended('group-rules:' || $1::uuid::text, 0))`,
+    name: `rule_lock_${mode}`,
+    text: `select ${fn}(hashtextextended('group-rules:' || $1::uuid::text, 0))`,
     values: [tenantId],
   };
 }

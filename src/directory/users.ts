@@ -13,7 +13,7 @@ import {
 import type { DirectoryContext } from './actor.ts';
 import { DirectoryError } from './directory-error.ts';
 import { hashPassword } from './passwords.ts';
-import { RULE_LOCK_SHARED, sharedRuleLock } from './rule-sql.ts';
+import { RULE_LOCK_SHARED, ruleLock } from './rule-sql.ts';
 import { type ActiveTransition, UserMemberships, type UserRowWrite } from './user-memberships.ts';
 import {
   auditSnapshot,
@@ -139,7 +139,7 @@ export class UserDirectory {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const set = await this.memberships.ruleSet(this.pool, ctx.tenantId);
       const statements: Statement[] = [
-        sharedRuleLock(ctx.tenantId),
+        ruleLock(ctx.tenantId, 'shared'),
         this.memberships.statement(set, ctx, row, { transition: undefined, audit }),
       ];
       if (opts.identity) statements.push(linkIdentityStatement(ctx.tenantId, id, opts.identity));
@@ -180,7 +180,7 @@ export class UserDirectory {
   ): Promise<{ user: UserRecord; changed: boolean }> {
     if (!isResourceId(id)) throw new DirectoryError('notFound', `user ${id} not found`);
     const { tx, results } = await BatchedTransaction.begin(this.pool, [
-      sharedRuleLock(ctx.tenantId),
+      ruleLock(ctx.tenantId, 'shared'),
       { name: 'user_for_write', text: SELECT_USER_FOR_WRITE, values: [ctx.tenantId, id] },
     ]);
     let committed = false;
