@@ -35,16 +35,9 @@ export function shiftParams(sql: string, offset: number): string {
 }
 
 /**
- * Serialises rule changes against user writes of one tenant: a rule change takes the
- * tenant's rule lock exclusively, a user write shares it. Then a rule change's set-based
- * evaluation sees every committed user write, and a user write evaluates the rules every
- * committed rule change left; neither can miss the other. Taken first in a transaction,
- * before any row lock, so no lock cycle can form.
- */
-/**
- * The shared rule lock as a sub-select for a user write's own statement, saving a round
- * trip; `tenantParam` is the statement's parameter holding the tenant id (e.g. `$1`).
- * Taken inside the write, before the statement that evaluates the rules.
+ * The shared rule lock as a sub-select of a statement that only writes rows (the CSV
+ * batch's insert); `tenantParam` is the statement's parameter holding the tenant id. The
+ * rules are evaluated by the next statement, whose snapshot is taken after the lock.
  */
 export function RULE_LOCK_SHARED(tenantParam: '$1' | '$2'): string {
   return `select pg_advisory_xact_lock_shared(hashtextextended('group-rules:' || ${tenantParam}::uuid::text, 0))`;
@@ -58,7 +51,14 @@ export async function lockRules(
   await tx.query(ruleLock(tenantId, mode));
 }
 
-/** The rule lock as a statement of its own, for a transaction sent in batches. */
+/**
+ * Serialises rule changes against user writes of one tenant: a rule change takes the
+ * tenant's rule lock exclusively, a user write shares it. Then a rule change's set-based
+ * evaluation sees every committed user write, and a user write evaluates the rules every
+ * committed rule change left; neither can miss the other. Taken first in a transaction,
+ * before any row lock, so no lock cycle can form; as a statement of its own, so the
+ * statements after it in a batch take their snapshots once it is held.
+ */
 export function ruleLock(
   tenantId: string,
   mode: 'shared' | 'exclusive',

@@ -16,7 +16,7 @@ export type BatchCreateOutcome =
 
 // One statement inserts the batch's rows (a row whose userName or primary email is taken,
 // by another account or by an earlier row of the batch, is skipped) with a change event
-// each, after taking the tenant's rule lock (shared), as INSERT_USER in users.ts does.
+// each, after taking the tenant's rule lock (shared), as a single user write does.
 const INSERT_MANY = `
   with l as (${RULE_LOCK_SHARED('$1')}), x as (
     select * from jsonb_to_recordset($2::jsonb) as x(id uuid, user_name text, external_id text,

@@ -13,7 +13,7 @@ import {
 import type { DirectoryContext } from './actor.ts';
 import { DirectoryError } from './directory-error.ts';
 import { hashPassword } from './passwords.ts';
-import { RULE_LOCK_SHARED, ruleLock } from './rule-sql.ts';
+import { lockRules, ruleLock } from './rule-sql.ts';
 import { type ActiveTransition, UserMemberships, type UserRowWrite } from './user-memberships.ts';
 import {
   auditSnapshot,
@@ -253,10 +253,13 @@ export class UserDirectory {
     if (!isResourceId(id)) throw new DirectoryError('notFound', `user ${id} not found`);
     const after = await checkUserDelete(this.pool, ctx, id);
     const rows = await withTransaction(this.pool, async (tx) => {
+      // Its own statement first: the delete's snapshot must see every rule membership a
+      // rule change committed while this write waited for the lock.
+      await lockRules(tx, ctx.tenantId, 'shared');
       const result = await tx.query<{ id: string }>(
-        `with l as (${RULE_LOCK_SHARED('$1')}), u as (
+        `with u as (
          update users set status = 'deleted', deleted_at = now(), updated_at = now(), version = version + 1
-         where tenant_id = $1 and id = $2 and status <> 'deleted' and exists (select 1 from l)
+         where tenant_id = $1 and id = $2 and status <> 'deleted'
          returning *
        ), m as (
          delete from group_members gm using u where gm.user_id = u.id
