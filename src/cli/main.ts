@@ -4,6 +4,7 @@ import { openDatabase } from '../db/database.ts';
 import { DirectoryError } from '../directory/directory-error.ts';
 import { isScope, type Scope } from '../keys/api-tokens.ts';
 import { createServices, type Services } from '../services.ts';
+import { CARE_USAGE, CareUsageError, runCareCommand } from './care-commands.ts';
 import { IMPORT_USAGE, ImportUsageError, runImportCommand } from './import-command.ts';
 import { runSsoCommand, SSO_USAGE, SsoUsageError } from './sso-commands.ts';
 import { runUsersCommand, USERS_USAGE, UsersUsageError } from './user-commands.ts';
@@ -17,6 +18,7 @@ const USAGE = `usage:
   npm run cli -- clients revoke --tenant NAME CLIENT_ID
   npm run cli -- keys rotate
 ${USERS_USAGE}
+${CARE_USAGE}
 ${IMPORT_USAGE}
 ${SSO_USAGE}`;
 
@@ -42,7 +44,11 @@ function scopes(values: string[] | undefined): Scope[] {
 
 async function run(services: Services, argv: string[]): Promise<void> {
   if (argv[0] === 'sso') return runSsoCommand(services, argv.slice(1));
+  if (argv[0] === 'users' && argv[1] === 'clone')
+    return runCareCommand(services, 'users', argv.slice(1));
   if (argv[0] === 'users') return runUsersCommand(services, argv.slice(1));
+  if (argv[0] === 'staff-members' || argv[0] === 'sites')
+    return runCareCommand(services, argv[0], argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -136,6 +142,7 @@ async function main(): Promise<number> {
       err instanceof UsageError ||
       err instanceof SsoUsageError ||
       err instanceof UsersUsageError ||
+      err instanceof CareUsageError ||
       err instanceof ImportUsageError ||
       err instanceof DirectoryError ||
       (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION'

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SITE, STAFF } from '../care/data/care-fixtures.ts';
 import { createScratchDatabase } from '../helpers/test-database.ts';
 
 const run = promisify(execFile);
@@ -207,6 +208,100 @@ describe('npm start, the CLI and the token command', () => {
       expect((await read()).active).toBe(true);
       await cli('users', 'erase', '--tenant', 'east', 'shift@east.example', '--yes');
       expect((await fetch(`${url}/scim/v2/Users/${id}`, { headers })).status).toBe(404);
+    } finally {
+      await stopServer(proc);
+    }
+  }, 120_000);
+
+  it('Should clone a user, a staff member and a site, and list staff members and sites, from the command line', async () => {
+    const { proc, url } = await startServer();
+    try {
+      await cli('tenants', 'create', 'south');
+      const issued = await cli('token', '--tenant', 'south', '--scope', 'scim');
+      const token = issued.stdout.trim().split('\n').at(-1) as string;
+      const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' };
+      const post = async (path: string, body: unknown) => {
+        const res = await fetch(`${url}/scim/v2${path}`, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify(body),
+        });
+        expect(res.status, await res.clone().text()).toBe(201);
+        return (await res.json()) as { id: string; [key: string]: unknown };
+      };
+      const site = await post('/Sites', {
+        schemas: [SITE],
+        code: 'harbour',
+        displayName: 'Harbour',
+      });
+      const staff = await post('/StaffMembers', {
+        schemas: [STAFF],
+        displayName: 'Night shift',
+        centresOfCare: ['harbour'],
+      });
+      await post('/Users', {
+        schemas: [USER, CARE],
+        userName: 'nurse@south.example',
+        [CARE]: {
+          staffMembers: [{ value: staff.id }],
+          roles: [{ site: 'harbour', role: 'staff' }],
+        },
+      });
+
+      const cloned = await cli(
+        'users',
+        'clone',
+        '--tenant',
+        'south',
+        'nurse@south.example',
+        'nurse2@south.example',
+      );
+      expect(cloned.stdout).toContain('cloned nurse@south.example as nurse2@south.example');
+      const found = await fetch(
+        `${url}/scim/v2/Users?filter=${encodeURIComponent('userName eq "nurse2@south.example"')}`,
+        { headers },
+      );
+      const clone = ((await found.json()) as { Resources: Record<string, unknown>[] }).Resources[0];
+      expect(clone?.[CARE]).toMatchObject({ staffMembers: [{ value: staff.id }] });
+      // A password is never an argument: only through a named environment variable.
+      await expect(
+        cli(
+          'users',
+          'clone',
+          '--tenant',
+          'south',
+          'nurse@south.example',
+          'nurse3@south.example',
+          '--password-env',
+          'CB_UNSET_PASSWORD',
+        ),
+      ).rejects.toMatchObject({
+        stderr: expect.stringContaining('CB_UNSET_PASSWORD: the variable is not set'),
+      });
+
+      await cli('staff-members', 'clone', '--tenant', 'south', staff.id, 'Day shift');
+      const staffList = (await cli('staff-members', 'list', '--tenant', 'south')).stdout;
+      expect(
+        staffList
+          .trim()
+          .split('\n')
+          .map((l) => l.split('\t')[1]),
+      ).toEqual(['Day shift', 'Night shift']);
+
+      await cli('sites', 'clone', '--tenant', 'south', site.id, 'quay', 'Quay');
+      const sites = (await cli('sites', 'list', '--tenant', 'south')).stdout;
+      expect(sites).toContain('\tharbour\tHarbour');
+      expect(sites).toContain('\tquay\tQuay');
+      // The clone of a site keeps its staff: the staff members of Harbour work at Quay too.
+      const night = await fetch(`${url}/scim/v2/StaffMembers/${staff.id}`, { headers });
+      expect(((await night.json()) as { centresOfCare: string[] }).centresOfCare).toEqual([
+        'harbour',
+        'quay',
+      ]);
+
+      await expect(cli('sites', 'clone', '--tenant', 'south', site.id)).rejects.toMatchObject({
+        stderr: expect.stringContaining('usage:'),
+      });
     } finally {
       await stopServer(proc);
     }
