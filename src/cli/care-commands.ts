@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { DirectoryContext } from '../directory/actor.ts';
 import type { Services } from '../services.ts';
+import { findUser } from './user-commands.ts';
 
 export const CARE_USAGE = `  npm run cli -- users clone --tenant NAME USERNAME NEW_USERNAME [--password-env VARIABLE]
   npm run cli -- staff-members list --tenant NAME
@@ -44,12 +45,7 @@ export async function runCareCommand(
 
   if (noun === 'users' && verb === 'clone' && args.length === 2) {
     const [from, userName] = args as [string, string];
-    const { rows } = await pool.query<{ id: string }>(
-      `select id from users where tenant_id = $1 and lower(user_name) = lower($2) and status <> 'deleted'`,
-      [tenant.id, from],
-    );
-    const source = rows[0];
-    if (!source) throw new CareUsageError(`no user ${from} in tenant ${values.tenant}`);
+    const source = await findUser(services, tenant.id, from, values.tenant);
     const variable = values['password-env'];
     const password = variable === undefined ? undefined : process.env[variable];
     if (variable !== undefined && !password) {

@@ -75,7 +75,8 @@ export async function runUsersCommand(services: Services, argv: string[]): Promi
   }
 }
 
-async function findUser(
+/** An account of the tenant by its userName (any case); none is a usage error. */
+export async function findUser(
   services: Services,
   tenantId: string,
   userName: string,

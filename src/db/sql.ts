@@ -121,16 +121,6 @@ export class BatchedTransaction {
     }
   }
 
-  /** Statements inside the transaction, in one round trip. */
-  async send(statements: Statement[]): Promise<pg.QueryResult[]> {
-    try {
-      return await sendBatch(this.client, statements);
-    } catch (err) {
-      await this.rollback();
-      throw err;
-    }
-  }
-
   /** Runs `last` and COMMIT in one round trip and gives the connection back. */
   async commit(last: Statement[] = []): Promise<pg.QueryResult[]> {
     try {
@@ -138,7 +128,7 @@ export class BatchedTransaction {
       this.client.release();
       return results.slice(0, -1);
     } catch (err) {
-      await this.rollback();
+      releaseAfterFailedCommit(this.client, err);
       throw err;
     }
   }
@@ -154,7 +144,7 @@ export class BatchedTransaction {
     }
   }
 
-  /** For a step that needs ordinary queries inside the transaction (care follow-ups). */
+  /** For the steps between the batches that need ordinary queries (care checks, members). */
   get queryable(): Queryable {
     return this.client;
   }
@@ -171,14 +161,16 @@ export async function transactionInOneTrip(
     client.release();
     return results.slice(1, -1);
   } catch (err) {
-    // A statement the server refused made the batch's COMMIT a ROLLBACK: the connection is
-    // idle and clean. Anything else (the connection itself failed) ends the connection.
-    client.release(isServerError(err) ? undefined : (err as Error));
+    releaseAfterFailedCommit(client, err);
     throw err;
   }
 }
 
-/** An error PostgreSQL answered with, not one of the connection. */
-function isServerError(err: unknown): boolean {
-  return err instanceof pg.DatabaseError;
+/**
+ * Gives back the connection of a batch that ended in COMMIT and failed. A statement the
+ * server refused made that COMMIT a ROLLBACK, so the connection is idle and clean;
+ * anything else (the connection itself failed) ends the connection.
+ */
+function releaseAfterFailedCommit(client: pg.PoolClient, err: unknown): void {
+  client.release(err instanceof pg.DatabaseError ? undefined : (err as Error));
 }

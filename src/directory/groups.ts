@@ -240,7 +240,7 @@ export class GroupDirectory {
             : {}),
         },
       });
-      ended = true; // commit() rolls back by itself when it fails
+      ended = true; // commit() ends the transaction whether or not it fails
       const [updated] = await batch.commit([
         {
           text: `update groups set display_name = $3, external_id = $4, attrs = $5, grants = $6,

@@ -1,4 +1,4 @@
-import type { Queryable } from '../db/sql.ts';
+import type { Queryable, Statement } from '../db/sql.ts';
 
 /**
  * A rule translated to SQL: a boolean expression over the `users` table under the alias
@@ -59,10 +59,7 @@ export async function lockRules(
  * before any row lock, so no lock cycle can form; as a statement of its own, so the
  * statements after it in a batch take their snapshots once it is held.
  */
-export function ruleLock(
-  tenantId: string,
-  mode: 'shared' | 'exclusive',
-): { name: string; text: string; values: unknown[] } {
+export function ruleLock(tenantId: string, mode: 'shared' | 'exclusive'): Statement {
   const fn = mode === 'shared' ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock';
   return {
     name: `rule_lock_${mode}`,

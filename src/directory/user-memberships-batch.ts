@@ -1,7 +1,6 @@
 import type { Queryable } from '../db/sql.ts';
 import type { DirectoryContext } from './actor.ts';
-import { shiftParams } from './rule-sql.ts';
-import { groupVersionBumps, type UserWriteAudit } from './user-memberships.ts';
+import { groupVersionBumps, tenantRuleCases, type UserWriteAudit } from './user-memberships.ts';
 
 /**
  * $1 tenant, $2 user ids, $3 actor type, $4 actor id, $5 audit type, $6 request id, $7 rule
@@ -25,28 +24,7 @@ export async function syncMemberships(
   users: { id: string; audit: UserWriteAudit }[],
 ): Promise<{ added: number }> {
   if (users.length === 0) return { added: 0 };
-  const { rows: all } = await tx.query<{
-    generation: number;
-    id: string | null;
-    rule_sql: string | null;
-    rule_params: unknown[] | null;
-  }>(
-    `select t.rule_generation as generation, g.id, g.rule_sql, g.rule_params
-     from tenants t left join groups g on g.tenant_id = t.id and g.rule is not null
-     where t.id = $1 order by g.id`,
-    [ctx.tenantId],
-  );
-  const rules = all.filter((r) => r.id !== null) as {
-    id: string;
-    rule_sql: string;
-    rule_params: unknown[];
-  }[];
-  const params: unknown[] = [];
-  const cases = rules.map((r, i) => {
-    const sql = shiftParams(r.rule_sql, FIXED + params.length);
-    params.push(...r.rule_params);
-    return `CASE WHEN coalesce(${sql}, false) THEN ${i + 1} END`;
-  });
+  const { groupIds, cases, params } = await tenantRuleCases(tx, ctx.tenantId, FIXED);
   const { rows } = await tx.query<{ added: number }>(statement(cases), [
     ctx.tenantId,
     users.map((u) => u.id),
@@ -54,7 +32,7 @@ export async function syncMemberships(
     ctx.actor.id,
     users[0]?.audit.type,
     ctx.requestId,
-    rules.map((r) => r.id),
+    groupIds,
     JSON.stringify(users.map((u) => u.audit.before)),
     JSON.stringify(users.map((u) => u.audit.after)),
     ...params,

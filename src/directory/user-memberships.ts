@@ -133,38 +133,16 @@ export class UserMemberships {
     return { row: row as UserRow, added, removed, groups: groupsFromColumn(groups) ?? [] };
   }
 
-  /** The tenant's rules, read with their generation in one snapshot, as one statement. */
+  /** The tenant's rules, compiled into its two user write statements. */
   private async load(tx: Queryable, tenantId: string): Promise<RuleSet> {
-    const { rows: all } = await tx.query<{
-      generation: number;
-      id: string | null;
-      rule_sql: string | null;
-      rule_params: unknown[] | null;
-    }>(
-      `select t.rule_generation as generation, g.id, g.rule_sql, g.rule_params
-       from tenants t left join groups g on g.tenant_id = t.id and g.rule is not null
-       where t.id = $1 order by g.id`,
-      [tenantId],
-    );
-    const generation = Number(all[0]?.generation ?? 0);
-    const rows = all.filter((r) => r.id !== null) as {
-      id: string;
-      rule_sql: string;
-      rule_params: unknown[];
-    }[];
-    const params: unknown[] = [];
-    const cases = rows.map((r, i) => {
-      const sql = shiftParams(r.rule_sql, FIXED + params.length);
-      params.push(...r.rule_params);
-      return `CASE WHEN coalesce(${sql}, false) THEN ${i + 1} END`;
-    });
+    const { generation, groupIds, cases, params } = await tenantRuleCases(tx, tenantId, FIXED);
     const named = (text: string) => ({
       name: `uw_${createHash('sha1').update(text).digest('hex')}`,
       text,
     });
     const set: RuleSet = {
       generation,
-      groupIds: rows.map((r) => r.id),
+      groupIds,
       insert: named(userWriteStatement(INSERT_ROW, 'created', cases)),
       update: named(userWriteStatement(UPDATE_ROW, 'updated', cases)),
       params,
@@ -195,6 +173,46 @@ const UPDATE_ROW = `
   where tenant_id = $1 and id = $2 and version = $19::int and status <> 'deleted'
     and exists (select 1 from fresh)
   returning *`;
+
+/**
+ * The tenant's rules with its rule generation, read in one snapshot, each compiled to
+ * `CASE WHEN <rule> THEN i END` (i counting from 1 in `groupIds` order) with its
+ * parameters numbered after a statement's `fixed` own ones.
+ */
+export async function tenantRuleCases(
+  db: Queryable,
+  tenantId: string,
+  fixed: number,
+): Promise<{ generation: number; groupIds: string[]; cases: string[]; params: unknown[] }> {
+  const { rows: all } = await db.query<{
+    generation: number;
+    id: string | null;
+    rule_sql: string | null;
+    rule_params: unknown[] | null;
+  }>(
+    `select t.rule_generation as generation, g.id, g.rule_sql, g.rule_params
+     from tenants t left join groups g on g.tenant_id = t.id and g.rule is not null
+     where t.id = $1 order by g.id`,
+    [tenantId],
+  );
+  const rules = all.filter((r) => r.id !== null) as {
+    id: string;
+    rule_sql: string;
+    rule_params: unknown[];
+  }[];
+  const params: unknown[] = [];
+  const cases = rules.map((r, i) => {
+    const sql = shiftParams(r.rule_sql, fixed + params.length);
+    params.push(...r.rule_params);
+    return `CASE WHEN coalesce(${sql}, false) THEN ${i + 1} END`;
+  });
+  return {
+    generation: Number(all[0]?.generation ?? 0),
+    groupIds: rules.map((r) => r.id),
+    cases,
+    params,
+  };
+}
 
 /**
  * The CTEs (`touched`, `bumped`, `changes`) that give each group whose memberships a

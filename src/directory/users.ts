@@ -226,11 +226,10 @@ export class UserDirectory {
         },
       );
       let written: pg.QueryResult[];
+      committed = true; // commit() ends the transaction whether or not it fails
       try {
         written = await tx.commit([write, ...(prepared.after ?? [])]);
-        committed = true;
       } catch (err) {
-        committed = true; // commit() rolled back and gave the connection back
         const constraint = uniqueViolation(err);
         if (constraint) throw uniquenessError(constraint, next);
         throw err;

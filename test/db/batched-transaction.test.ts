@@ -61,10 +61,8 @@ describe('transactions sent in one round trip', () => {
     const kept = await BatchedTransaction.begin(t.db.pool, [
       { text: 'insert into batch_probe values ($1, $2)', values: [20, 'kept'] },
     ]);
-    await kept.tx.send([
-      { text: 'update batch_probe set note = $2 where id = $1', values: [20, 'x'] },
-    ]);
     await kept.tx.commit([
+      { text: 'update batch_probe set note = $2 where id = $1', values: [20, 'x'] },
       { text: 'insert into batch_probe values ($1, $2)', values: [21, 'kept'] },
     ]);
 
