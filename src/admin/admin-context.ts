@@ -2,10 +2,9 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { DirectoryContext } from '../directory/actor.ts';
 import { DirectoryError, type DirectoryErrorCode } from '../directory/directory-error.ts';
+import { UUID } from '../directory/uuid.ts';
 import type { AppEnv } from '../http/app-env.ts';
 import { AuthError, bearerChallenge } from '../http/bearer-auth.ts';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * The directory context of an admin request: the user behind the token when it has one

@@ -3,11 +3,11 @@ import { queryAudit } from '../audit/audit-history.ts';
 import { checkCareAdmin } from '../care/access-rules.ts';
 import { accessActor } from '../care/user-care.ts';
 import { DirectoryError } from '../directory/directory-error.ts';
+import { UUID } from '../directory/uuid.ts';
 import type { AppEnv } from '../http/app-env.ts';
 import type { Services } from '../services.ts';
 import { adminContext, idParam } from './admin-context.ts';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const invalid = (m: string) => new DirectoryError('invalidValue', m);
 
 function dateParam(c: Context<AppEnv>, name: string): Date | undefined {

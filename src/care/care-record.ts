@@ -1,6 +1,7 @@
 import type { Queryable } from '../db/sql.ts';
 import type { DirectoryContext } from '../directory/actor.ts';
 import { DirectoryError } from '../directory/directory-error.ts';
+import { UUID } from '../directory/uuid.ts';
 
 /** A staff member or a site as stored: the SCIM attributes other than the columns in `attrs`. */
 export interface CareRecord {
@@ -44,8 +45,6 @@ export function careRecordFromRow(row: CareRow): CareRecord {
     updatedAt: row.updated_at,
   };
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Reads and locks a staff member or site for a change in the caller's transaction:

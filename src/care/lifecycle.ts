@@ -4,11 +4,11 @@ import type { DirectoryContext } from '../directory/actor.ts';
 import { DirectoryError } from '../directory/directory-error.ts';
 import type { UserRecord, UserStatus } from '../directory/user-record.ts';
 import type { UserDirectory } from '../directory/users.ts';
+import { UUID } from '../directory/uuid.ts';
 import { CARE_USER_SCHEMA, careOf, flag } from './care-extension.ts';
 import { recordCareChange } from './care-record.ts';
 import { accessActor } from './user-care.ts';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** What every personal field of an erased account reads. */
 export const ERASED = '*****';
 

@@ -3,6 +3,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { type Queryable, uniqueViolation, withTransaction } from '../db/sql.ts';
 import type { DirectoryContext } from '../directory/actor.ts';
 import { DirectoryError } from '../directory/directory-error.ts';
+import { UUID } from '../directory/uuid.ts';
 import { checkCareAdmin } from './access-rules.ts';
 import { CARE_USER_SCHEMA } from './care-extension.ts';
 import {
@@ -16,7 +17,6 @@ import {
 } from './care-record.ts';
 import { accessActor } from './user-care.ts';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const CODE = /^[a-z0-9][a-z0-9_.-]{0,62}$/i;
 
 const invalid = (m: string) => new DirectoryError('invalidValue', m);

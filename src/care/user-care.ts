@@ -3,6 +3,7 @@ import type { Queryable, Statement } from '../db/sql.ts';
 import type { DirectoryContext } from '../directory/actor.ts';
 import { DirectoryError } from '../directory/directory-error.ts';
 import type { UserInput, UserRecord, UserStatus } from '../directory/user-record.ts';
+import { UUID } from '../directory/uuid.ts';
 import { type AccessActor, checkAccountChange } from './access-rules.ts';
 import {
   CARE_USER_SCHEMA,
@@ -15,7 +16,6 @@ import {
 } from './care-extension.ts';
 import { entitlementsOf } from './entitlements.ts';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // Attributes only carebridge writes: a PUT that leaves them out keeps them.
 const KEPT = ['passwordLastChanged', 'lastAuthenticated', 'systemAdministrator'] as const;
 

@@ -24,8 +24,7 @@ import {
   userFromRow,
 } from './user-record.ts';
 import { type BatchCreateOutcome, createUsers } from './users-batch.ts';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { UUID } from './uuid.ts';
 
 /** True when `id` can be a user or group id; anything else cannot exist (404, never 500). */
 export function isResourceId(id: string): boolean {

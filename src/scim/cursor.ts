@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { UUID } from '../directory/uuid.ts';
 import { SCIMError } from './scim-error.ts';
 import type { SortSpec } from './sort-sql.ts';
 import type { SQLParams } from './sql-params.ts';
@@ -11,7 +12,6 @@ export interface CursorPosition {
 
 // Room for a long text sort value; a URL much longer than this is refused by proxies anyway.
 const MAX_CURSOR_LENGTH = 8192;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const KEY_SHAPE: Partial<Record<SortSpec['valueType'], RegExp>> = {
   timestamptz: /^\d{4,6}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/,
   numeric: /^-?\d+(\.\d+)?$/,

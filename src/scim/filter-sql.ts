@@ -1,3 +1,4 @@
+import { UUID } from '../directory/uuid.ts';
 import {
   aliasGenerator,
   type ResolveContext,
@@ -21,7 +22,6 @@ export interface FilterSQLOptions {
   paramOffset?: number;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SUBSTRING_OPS = new Set<CompareOp>(['co', 'sw', 'ew']);
 const ORDERING_SQL: Record<'gt' | 'ge' | 'lt' | 'le', string> = {
   gt: '>',

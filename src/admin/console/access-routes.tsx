@@ -1,12 +1,11 @@
 import { Hono } from 'hono';
 import { appendAudit } from '../../audit/audit-log.ts';
 import { DirectoryError } from '../../directory/directory-error.ts';
+import { UUID } from '../../directory/uuid.ts';
 import type { Services } from '../../services.ts';
 import { SsoConnections } from '../../sso/connections.ts';
 import { AccessPage, type TokenView } from '../pages/access-page.tsx';
 import { type ConsoleEnv, consoleContext } from './console-session.ts';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The console's SSO connections (read-only) and API tokens (revocable by admin access). */
 export function consoleAccessRoutes(services: Services) {

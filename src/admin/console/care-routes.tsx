@@ -1,12 +1,12 @@
 import { type Context, Hono } from 'hono';
 import { type CareRow, careRecordFromRow } from '../../care/care-record.ts';
 import { DirectoryError } from '../../directory/directory-error.ts';
+import { UUID } from '../../directory/uuid.ts';
 import { buildListQuery } from '../../scim/list-query.ts';
 import type { Services } from '../../services.ts';
 import { type CareKind, CareListPage, CarePage } from '../pages/care-pages.tsx';
 import type { ConsoleEnv } from './console-session.ts';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TYPES = { 'staff-members': 'StaffMember', sites: 'Site' } as const;
 
 /** The console's staff member and site lists and pages (read-only), mounted per kind. */

@@ -1,11 +1,10 @@
 import { Hono } from 'hono';
 import { DirectoryError } from '../../directory/directory-error.ts';
+import { UUID } from '../../directory/uuid.ts';
 import type { Services } from '../../services.ts';
 import { GroupListPage, GroupPage } from '../pages/groups-page.tsx';
 import { groupList } from './console-reads.ts';
 import type { ConsoleEnv } from './console-session.ts';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The console's groups: the list, and a group with its rule and a preview of what a rule matches. */
 export function consoleGroupRoutes(services: Services) {

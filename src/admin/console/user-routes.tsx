@@ -4,6 +4,7 @@ import { appendAudit } from '../../audit/audit-log.ts';
 import { CARE_USER_SCHEMA, careOf, staffMemberIdsOf } from '../../care/care-extension.ts';
 import { DirectoryError } from '../../directory/directory-error.ts';
 import type { UserInput, UserRecord } from '../../directory/user-record.ts';
+import { UUID } from '../../directory/uuid.ts';
 import type { Services } from '../../services.ts';
 import { LocalLockouts } from '../../sso/local/lockouts.ts';
 import { resolveHeader, updateInput } from '../csv/csv-columns.ts';
@@ -19,7 +20,6 @@ import { groupList, groupsWithSource, siteCodes, staffMemberChoices } from './co
 import { type ConsoleEnv, consoleContext } from './console-session.ts';
 import { listUsers, userListParams } from './user-list-query.ts';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 /** What an action did, by a fixed code: notices never echo request input. */
