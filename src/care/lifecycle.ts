@@ -240,4 +240,34 @@ async function wipeEverywhere(
     ctx.tenantId,
     pattern,
   ]);
+  await wipeImportFailures(db, ctx, values);
+}
+
+/**
+ * A failed import row's reason is a sentence that may quote a personal value ("userName
+ * anna already exists"): the value is starred inside the reason, in the runs and in the
+ * import audit events, which keep the line and the rest of the sentence.
+ */
+async function wipeImportFailures(
+  db: Queryable,
+  ctx: DirectoryContext,
+  values: string[],
+): Promise<void> {
+  const within = `(${values.map(regexEscape).join('|')})`;
+  const starredReasons = (column: string) => `(
+    select coalesce(jsonb_agg(case when f->>'reason' ~* $2
+      then jsonb_set(f, '{reason}', to_jsonb(regexp_replace(f->>'reason', $2, $3, 'gi'))) else f end
+      order by n), '[]'::jsonb)
+    from jsonb_array_elements(${column}) with ordinality as e(f, n))`;
+  await db.query(
+    `update import_runs set failures = ${starredReasons('failures')}
+     where tenant_id = $1 and failures::text ~* $2`,
+    [ctx.tenantId, within, ERASED],
+  );
+  await db.query(
+    `update audit_events set after = jsonb_set(after, '{failures}', ${starredReasons(`after->'failures'`)})
+     where tenant_id = $1 and type like 'import.%' and jsonb_typeof(after->'failures') = 'array'
+       and (after->'failures')::text ~* $2`,
+    [ctx.tenantId, within, ERASED],
+  );
 }

@@ -1,9 +1,11 @@
 import { createReadStream, statSync } from 'node:fs';
+import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { importUsers, MAX_IMPORT_BYTES, tooLargeMessage } from '../admin/csv/csv-import.ts';
+import { importDeps, MAX_IMPORT_BYTES, tooLargeMessage } from '../admin/csv/csv-import.ts';
 import { ImportError } from '../admin/csv/import-error.ts';
 import { importOptions } from '../admin/csv/import-routes.ts';
+import { ImportRuns } from '../admin/csv/import-runs.ts';
 import { LoggedInvitationStub } from '../admin/csv/invitations.ts';
 import type { Services } from '../services.ts';
 
@@ -59,17 +61,15 @@ export async function runImportCommand(services: Services, argv: string[]): Prom
   if (size > MAX_IMPORT_BYTES) throw new ImportUsageError(tooLargeMessage(MAX_IMPORT_BYTES));
   const log = pino({ level: services.config.logLevel ?? 'info' }, pino.destination(2));
   try {
-    const result = await importUsers(
-      {
-        pool: services.db.pool,
-        directory: services.directory,
-        registry: services.registry,
-        outbox: new LoggedInvitationStub(log),
-      },
-      { tenantId: tenant.id, actor: { type: 'cli', id: null }, requestId: null },
+    const ctx = { tenantId: tenant.id, actor: { type: 'cli' as const, id: null }, requestId: null };
+    const run = await new ImportRuns(services.db.pool).start(
+      importDeps(services, new LoggedInvitationStub(log)),
+      ctx,
       createReadStream(file),
       { ...opts, onProgress: progressBar(size) },
+      { fileName: basename(file), fileBytes: size },
     );
+    const result = await run.done;
     process.stderr.write('\n');
     console.log(JSON.stringify(result, null, 2));
     return result.failed > 0 ? 1 : 0;
@@ -78,4 +78,49 @@ export async function runImportCommand(services: Services, argv: string[]): Prom
     if (err instanceof ImportError) throw new ImportUsageError(err.message);
     throw err;
   }
+}
+
+export const IMPORTS_USAGE = `  npm run cli -- imports list --tenant NAME
+  npm run cli -- imports show --tenant NAME RUN_ID`;
+
+/**
+ * `npm run cli -- imports list|show`: the tenant's import runs, whichever door started
+ * them: a line per run (newest first), or one run as JSON with its failed rows.
+ */
+export async function runImportsCommand(services: Services, argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { tenant: { type: 'string' } },
+  });
+  const [verb, id] = positionals;
+  if (!values.tenant || (verb !== 'list' && verb !== 'show') || (verb === 'show' && !id)) {
+    throw new ImportUsageError(`usage:\n${IMPORTS_USAGE}`);
+  }
+  const tenant = await services.directory.tenants.findByName(values.tenant);
+  if (!tenant) throw new ImportUsageError(`no tenant ${values.tenant}`);
+  const runs = new ImportRuns(services.db.pool);
+  if (verb === 'show') {
+    const run = await runs.get(tenant.id, id as string);
+    if (!run) throw new ImportUsageError(`no import run ${id} in tenant ${values.tenant}`);
+    console.log(JSON.stringify(run, null, 2));
+    return 0;
+  }
+  for (const r of await runs.list(tenant.id)) {
+    console.log(
+      [
+        r.id,
+        r.startedAt,
+        r.status,
+        r.mode,
+        `rows=${r.rows}`,
+        `created=${r.created}`,
+        `updated=${r.updated}`,
+        `unchanged=${r.unchanged}`,
+        `failed=${r.failed}`,
+        r.fileName ?? '-',
+      ].join('\t'),
+    );
+  }
+  return 0;
 }

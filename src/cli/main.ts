@@ -5,7 +5,13 @@ import { DirectoryError } from '../directory/directory-error.ts';
 import { isScope, type Scope } from '../keys/api-tokens.ts';
 import { createServices, type Services } from '../services.ts';
 import { CARE_USAGE, CareUsageError, runCareCommand } from './care-commands.ts';
-import { IMPORT_USAGE, ImportUsageError, runImportCommand } from './import-command.ts';
+import {
+  IMPORT_USAGE,
+  IMPORTS_USAGE,
+  ImportUsageError,
+  runImportCommand,
+  runImportsCommand,
+} from './import-command.ts';
 import { runSsoCommand, SSO_USAGE, SsoUsageError } from './sso-commands.ts';
 import { runUsersCommand, USERS_USAGE, UsersUsageError } from './user-commands.ts';
 
@@ -20,6 +26,7 @@ const USAGE = `usage:
 ${USERS_USAGE}
 ${CARE_USAGE}
 ${IMPORT_USAGE}
+${IMPORTS_USAGE}
 ${SSO_USAGE}`;
 
 class UsageError extends Error {}
@@ -135,6 +142,7 @@ async function main(): Promise<number> {
   try {
     const services = await createServices(config, db);
     if (argv[0] === 'import') return await runImportCommand(services, argv.slice(1));
+    if (argv[0] === 'imports') return await runImportsCommand(services, argv.slice(1));
     await run(services, argv);
     return 0;
   } catch (err) {

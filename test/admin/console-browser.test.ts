@@ -201,7 +201,10 @@ describe('the admin console in a real browser', () => {
     });
     await page.selectOption('#mode', 'create');
     await page.getByRole('button', { name: 'Import' }).click();
+    // The form answers with the run's page, which shows the result once the run is done.
     await page.locator('#result').waitFor();
+    expect(page.url()).toMatch(/\/admin\/import\/runs\/[0-9a-f-]{36}$/);
+    expect(await seriousViolations(page)).toEqual([]);
     expect(await page.locator('#count-created').textContent()).toBe('2');
     expect(await page.locator('#count-failed').textContent()).toBe('1');
     const failure = await page.locator('#failures tbody tr').textContent();
@@ -213,6 +216,39 @@ describe('the admin console in a real browser', () => {
     expect(nurses?.status()).toBe(200);
     await page.getByRole('link', { name: 'olga.nurse' }).click();
     expect(await groupsOnPage()).toEqual(['All Users (system)', 'Nurses (rule)']);
+  });
+
+  it('Should follow a running import on its page: the bar and counts move, then the result shows', async () => {
+    const id = '0b6c8a52-7e0f-4c1e-9a3d-2f4e6b8c1d3a';
+    const pool = t.services.db.pool;
+    await pool.query(
+      `insert into import_runs (id, tenant_id, actor_type, mode, file_name, file_bytes, bytes, rows, created)
+       values ($1, $2, 'cli', 'create', 'big.csv', 1000, 250, 500, 500)`,
+      [id, tenantId],
+    );
+    await page.goto(`${base}/admin/import/runs/${id}`);
+    expect(await page.locator('#run-progress').getAttribute('value')).toBe('250');
+    expect(await seriousViolations(page)).toEqual([]);
+    // The run goes on (as another process writes it); the page follows without a reload.
+    await pool.query(
+      `update import_runs set bytes = 800, rows = 1500, created = 1500, heartbeat_at = now() where id = $1`,
+      [id],
+    );
+    await page.locator('#run-status', { hasText: '1500 rows so far' }).waitFor();
+    expect(await page.locator('#count-created').textContent()).toBe('1500');
+    expect(await page.locator('#run-percent').textContent()).toBe('80%');
+    expect(
+      await page.locator('#run-progress').evaluate((e) => (e as HTMLProgressElement).value),
+    ).toBe(800);
+    await page.screenshot({ path: `${ARTIFACTS}/admin-import-progress.png`, fullPage: true });
+    await pool.query(
+      `update import_runs set status = 'done', bytes = 1000, rows = 2000, created = 2000,
+         finished_at = now() where id = $1`,
+      [id],
+    );
+    await page.locator('#result').waitFor();
+    expect(await page.locator('#count-created').textContent()).toBe('2000');
+    expect(await page.locator('#run-status').textContent()).toContain('Done: 2000 rows');
   });
 
   it('Should show the groups with a rule preview, and the other pages, without serious accessibility issues', async () => {

@@ -308,6 +308,72 @@ describe('staff members, groups and the import page', () => {
     expect(await bad.text()).toContain('role="alert"');
   });
 
+  it('Should start an import, show its progress page, and the result with the failed row', async () => {
+    const { ua } = await signIn('ada.admin');
+    const form = new FormData();
+    form.set('_csrf', await csrfOf(ua, '/admin/import'));
+    form.set('mode', 'create');
+    form.set(
+      'file',
+      new File(
+        ['email,username,language\nrun.nurse@care.example,run.nurse,sv\nbad@care.example,bad\n'],
+        'night-staff.csv',
+        { type: 'text/csv' },
+      ),
+    );
+    const started = await ua.send('POST', `${BASE}/admin/import`, form);
+    expect(started.status).toBe(303);
+    const runPath = started.headers.get('location') as string;
+    expect(runPath).toMatch(/^\/admin\/import\/runs\/[0-9a-f-]{36}$/);
+
+    let progress: { status: string; rows: number; fileBytes: number; bytes: number } | undefined;
+    for (let i = 0; i < 50 && progress?.status !== 'done'; i++) {
+      progress = await (await ua.send('GET', `${BASE}${runPath}/progress`)).json();
+      if (progress?.status !== 'done') await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(progress).toMatchObject({ status: 'done', rows: 2, fileName: 'night-staff.csv' });
+    expect(progress?.bytes).toBe(progress?.fileBytes);
+    const html = await (await ua.send('GET', `${BASE}${runPath}`)).text();
+    expect(html).toContain('id="count-created">1<');
+    expect(html).toContain('id="count-failed">1<');
+    expect(html).toContain('the row has 2 cells; the header has 3');
+    // The form page lists the run, linked to its page.
+    expect(await (await ua.send('GET', `${BASE}/admin/import`)).text()).toContain(
+      `href="${runPath}"`,
+    );
+    // Without a session, the sign-in page.
+    expect((await t.app.request(`${BASE}${runPath}`)).status).toBe(303);
+  });
+
+  it('Should show a refused file on its run page, and refuse a form without a file on the form', async () => {
+    const { ua } = await signIn('ada.admin');
+    const csrf = await csrfOf(ua, '/admin/import');
+    const form = new FormData();
+    form.set('_csrf', csrf);
+    form.set('mode', 'create');
+    form.set('file', new File(['username,email,language\nx,x@care.example,en\n'], 'wrong.csv'));
+    const started = await ua.send('POST', `${BASE}/admin/import`, form);
+    expect(started.status).toBe(303);
+    // The header is read once the run has started: the refusal shows on the run's page.
+    const runPath = started.headers.get('location') as string;
+    let status = '';
+    for (let i = 0; i < 50 && status !== 'failed'; i++) {
+      status = (await (await ua.send('GET', `${BASE}${runPath}/progress`)).json()).status;
+      if (status !== 'failed') await new Promise((r) => setTimeout(r, 100));
+    }
+    const refused = await (await ua.send('GET', `${BASE}${runPath}`)).text();
+    expect(refused).toContain('role="alert"');
+    expect(refused).toContain('email, username, language in that order');
+
+    const empty = new FormData();
+    empty.set('_csrf', csrf);
+    empty.set('mode', 'create');
+    const noFile = await ua.send('POST', `${BASE}/admin/import`, empty);
+    expect(noFile.status).toBe(400);
+    expect(await noFile.text()).toContain('Choose a CSV file to import.');
+    expect((await ua.send('GET', `${BASE}/admin/import/runs/not-a-run`)).status).toBe(404);
+  });
+
   it('Should serve the templates to a signed-in administrator only', async () => {
     const { ua } = await signIn('ada.admin');
     const res = await ua.send('GET', `${BASE}/admin/import/templates/update`);

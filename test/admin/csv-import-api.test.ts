@@ -351,3 +351,106 @@ describe('CSV import through the admin API', () => {
     expect((await userByName('anna')).preferredLanguage).toBe('sv-SE');
   });
 });
+
+describe('Import runs: progress while a file imports, the result after', () => {
+  const runOf = async (id: string, token = admin) =>
+    rawRequest(t.app, `/admin/v1/imports/${id}`, { headers: { authorization: `Bearer ${token}` } });
+
+  it('Should record each run with its result, list it, and hide it from another tenant', async () => {
+    const res = await importCSV(
+      'email,username,language\nrun.one@care.example,run.one,en\nrun.two@care.example,run.two\n',
+      'mode=create',
+    );
+    expect(res.body).toMatchObject({ created: 1, failed: 1 });
+    const run = await (await runOf(res.body.id)).json();
+    expect(run).toMatchObject({
+      id: res.body.id,
+      status: 'done',
+      mode: 'create',
+      rows: 2,
+      created: 1,
+      failed: 1,
+      actor: { type: 'token' },
+      failures: [{ line: 3, reason: 'the row has 2 cells; the header has 3' }],
+    });
+    expect(run.finishedAt).not.toBeNull();
+    const list = await (
+      await rawRequest(t.app, '/admin/v1/imports', {
+        headers: { authorization: `Bearer ${admin}` },
+      })
+    ).json();
+    expect(list.runs[0]).toMatchObject({ id: res.body.id, status: 'done', failures: [] });
+
+    const other = await t.token({ tenant: 'other-care', scopes: ['admin'] });
+    expect((await runOf(res.body.id, other)).status).toBe(404);
+    expect((await runOf('not-a-run')).status).toBe(404);
+    const scimOnly = await t.token({ scopes: ['scim'] });
+    expect((await runOf(res.body.id, scimOnly)).status).toBe(403);
+  });
+
+  it('Should show a running import with the rows written so far, then its result', async () => {
+    let feed!: ReadableStreamDefaultController<Uint8Array>;
+    const body = new ReadableStream<Uint8Array>({ start: (c) => (feed = c) });
+    const line = (i: number) => `stream.${i}@care.example,stream.${i},en\n`;
+    const text = new TextEncoder();
+    feed.enqueue(text.encode('email,username,language\n'));
+    for (let i = 0; i < 600; i++) feed.enqueue(text.encode(line(i)));
+    const answer = rawRequest(t.app, '/admin/v1/imports?mode=create', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'text/csv' },
+      body,
+      duplex: 'half',
+    } as RequestInit);
+
+    // The first 500 rows are a batch: written and reported while the file is still open.
+    let running: { id: string; status: string; rows: number; created: number } | undefined;
+    for (let i = 0; i < 100 && !running; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      const { runs } = await (
+        await rawRequest(t.app, '/admin/v1/imports', {
+          headers: { authorization: `Bearer ${admin}` },
+        })
+      ).json();
+      running = runs.find(
+        (r: { status: string; rows: number }) => r.status === 'running' && r.rows >= 500,
+      );
+    }
+    expect(running).toMatchObject({ status: 'running', rows: 500, created: 500 });
+
+    for (let i = 600; i < 1000; i++) feed.enqueue(text.encode(line(i)));
+    feed.close();
+    const res = await answer;
+    expect(await res.json()).toMatchObject({ id: running?.id, rows: 1000, created: 1000 });
+    expect(await (await runOf(running?.id as string)).json()).toMatchObject({
+      status: 'done',
+      rows: 1000,
+      created: 1000,
+    });
+  });
+
+  it('Should record a refused file as a failed run with the reason', async () => {
+    const res = await importCSV('username,email,language\nzed,zed@care.example,en', 'mode=create');
+    expect(res.status).toBe(400);
+    const { runs } = await (
+      await rawRequest(t.app, '/admin/v1/imports', {
+        headers: { authorization: `Bearer ${admin}` },
+      })
+    ).json();
+    expect(runs[0]).toMatchObject({
+      status: 'failed',
+      error: expect.stringContaining('email, username, language in that order'),
+      rows: 0,
+    });
+  });
+
+  it('Should show a run whose process stopped as interrupted, not as running forever', async () => {
+    const tenantId = (await t.services.directory.tenants.findByName('default'))?.id;
+    const id = '6f1c2a0e-1d2b-4c3d-8e4f-5a6b7c8d9e0f';
+    await t.services.db.pool.query(
+      `insert into import_runs (id, tenant_id, actor_type, mode, status, rows, started_at, heartbeat_at)
+       values ($1, $2, 'cli', 'create', 'running', 1500, now() - interval '10 minutes', now() - interval '9 minutes')`,
+      [id, tenantId],
+    );
+    expect(await (await runOf(id)).json()).toMatchObject({ status: 'interrupted', rows: 1500 });
+  });
+});

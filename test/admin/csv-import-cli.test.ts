@@ -58,6 +58,27 @@ describe('npm run cli -- import', () => {
 
     const second = await outcome('import', '--tenant', 'north', '--mode', 'create', path);
     expect(JSON.parse(second.stdout)).toMatchObject({ created: 0, unchanged: 1200 });
+
+    // Both runs are recorded, newest first, and one can be read back whole.
+    const list = await outcome('imports', 'list', '--tenant', 'north');
+    const lines = list.stdout.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toContain(JSON.parse(second.stdout).id);
+    expect(lines[0]).toMatch(/\tdone\tcreate\trows=1200\tcreated=0\t.*\tcreate\.csv$/);
+    const shown = await outcome(
+      'imports',
+      'show',
+      '--tenant',
+      'north',
+      JSON.parse(first.stdout).id,
+    );
+    expect(JSON.parse(shown.stdout)).toMatchObject({
+      status: 'done',
+      created: 1200,
+      fileName: 'create.csv',
+      actor: { type: 'cli' },
+    });
+    expect((await outcome('imports', 'show', '--tenant', 'north', 'nope')).code).toBe(2);
   }, 120_000);
 
   it('Should update and deactivate matched users, exiting 1 and listing the rows that failed', async () => {

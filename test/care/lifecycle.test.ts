@@ -233,6 +233,14 @@ describe('Erasure (GDPR)', () => {
       );
     const before = await countEvents();
     expect(before).toBeGreaterThan(1);
+    // A failed import row quotes her username in its reason (the run and its audit event).
+    const imported = await t.request('POST', '/admin/v1/imports?mode=create', {
+      token: await t.token({ scopes: ['admin'] }),
+      body: 'email,username,language\ngreta.other@north.example,greta.g@north.example,sv\n',
+      headers: { 'content-type': 'text/csv' },
+    });
+    const importRun = await imported.json();
+    expect(importRun.failures[0].reason).toContain('greta.g@north.example');
 
     const res = await admin$('POST', `/users/${greta.id}/erase`, mainAdmin.token);
     expect(res.status, await res.clone().text()).toBe(204);
@@ -254,6 +262,14 @@ describe('Erasure (GDPR)', () => {
       }
     }
     expect(leaks).toEqual([]);
+    const run = await (
+      await t.request('GET', `/admin/v1/imports/${importRun.id}`, {
+        token: await t.token({ scopes: ['admin'] }),
+      })
+    ).json();
+    expect(run.failures).toEqual([
+      { line: 2, reason: 'userName ***** already exists; use update mode' },
+    ]);
 
     expect(await countEvents()).toBe(before + 1);
     const { rows } = await pool.query(

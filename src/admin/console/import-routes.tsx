@@ -1,12 +1,13 @@
 import { Readable } from 'node:stream';
 import { Hono } from 'hono';
 import type { Services } from '../../services.ts';
-import { importUsers, MAX_IMPORT_BYTES } from '../csv/csv-import.ts';
+import { importDeps, MAX_IMPORT_BYTES } from '../csv/csv-import.ts';
 import { templateCSV, templateFileName } from '../csv/csv-templates.ts';
 import { ImportError } from '../csv/import-error.ts';
 import { csvResponse, importOptions } from '../csv/import-routes.ts';
+import { ImportRuns } from '../csv/import-runs.ts';
 import type { InvitationOutbox } from '../csv/invitations.ts';
-import { ImportPage } from '../pages/import-page.tsx';
+import { ImportPage, ImportRunPage } from '../pages/import-page.tsx';
 import { type ConsoleEnv, consoleContext } from './console-session.ts';
 
 /** A readable stream of an uploaded file, parsed as it streams. */
@@ -16,16 +17,29 @@ function fileStream(file: File): Readable {
 
 const MAX_MB = Math.round(MAX_IMPORT_BYTES / 1024 / 1024);
 
-/** The console's CSV import: the form, the templates, and the result of a run. */
+/**
+ * The console's CSV import: the form and the latest runs, the templates, and a run's
+ * progress view. A submitted file starts a run that goes on after the answer (a 303 to the
+ * run's page), so a 100,000-row file shows its progress instead of a page that hangs.
+ */
 export function consoleImportRoutes(services: Services, outbox: InvitationOutbox) {
   const app = new Hono<ConsoleEnv>();
+  const runs = new ImportRuns(services.db.pool);
 
-  app.get('/', (c) => {
+  const formPage = async (c: import('hono').Context<ConsoleEnv>, error?: string) => {
     const session = c.get('session');
-    return c.html(
-      <ImportPage signedIn={session.user.userName} csrf={session.csrf} maxMB={MAX_MB} />,
+    return (
+      <ImportPage
+        signedIn={session.user.userName}
+        csrf={session.csrf}
+        maxMB={MAX_MB}
+        runs={await runs.list(session.tenantId)}
+        error={error}
+      />
     );
-  });
+  };
+
+  app.get('/', async (c) => c.html(await formPage(c)));
 
   app.get('/templates/:mode', (c) => {
     const { mode } = importOptions({ mode: c.req.param('mode') });
@@ -33,46 +47,49 @@ export function consoleImportRoutes(services: Services, outbox: InvitationOutbox
   });
 
   app.post('/', async (c) => {
-    const session = c.get('session');
     const form = await c.req.parseBody();
     const file = form['file'];
-    const page = (
-      props: { error?: string; result?: Awaited<ReturnType<typeof importUsers>> },
-      status: 200 | 400 | 413 = 200,
-    ) =>
-      c.html(
-        <ImportPage
-          signedIn={session.user.userName}
-          csrf={session.csrf}
-          maxMB={MAX_MB}
-          {...props}
-        />,
-        status,
-      );
-    if (!(file instanceof File) || file.size === 0)
-      return page({ error: 'Choose a CSV file to import.' }, 400);
+    if (!(file instanceof File) || file.size === 0) {
+      return c.html(await formPage(c, 'Choose a CSV file to import.'), 400);
+    }
+    let opts: ReturnType<typeof importOptions>;
     try {
-      const opts = importOptions({
+      opts = importOptions({
         mode: String(form['mode'] ?? ''),
         matchOn: String(form['matchOn'] ?? 'userName'),
         invite: String(form['invite'] ?? ''),
       });
-      const result = await importUsers(
-        {
-          pool: services.db.pool,
-          directory: services.directory,
-          registry: services.registry,
-          outbox,
-        },
-        consoleContext(c),
-        fileStream(file),
-        opts,
-      );
-      return page({ result });
     } catch (err) {
       if (!(err instanceof ImportError)) throw err;
-      return page({ error: err.message }, err.code === 'tooLarge' ? 413 : 400);
+      return c.html(await formPage(c, err.message), 400);
     }
+    const log = c.get('log');
+    const run = await runs.start(
+      importDeps(services, outbox),
+      consoleContext(c),
+      fileStream(file),
+      opts,
+      { fileName: file.name.slice(0, 200) || null, fileBytes: file.size },
+    );
+    // The run records its own end; a refusal (header, size) is shown on the run's page.
+    run.done.catch((err: unknown) => {
+      if (!(err instanceof ImportError)) log?.error({ err, run: run.id }, 'import run failed');
+    });
+    return c.redirect(`/admin/import/runs/${run.id}`, 303);
+  });
+
+  app.get('/runs/:id', async (c) => {
+    const session = c.get('session');
+    const run = await runs.get(session.tenantId, c.req.param('id'));
+    if (!run) return c.html(await formPage(c, 'No such import run.'), 404);
+    return c.html(<ImportRunPage signedIn={session.user.userName} csrf={session.csrf} run={run} />);
+  });
+
+  app.get('/runs/:id/progress', async (c) => {
+    const run = await runs.get(c.get('session').tenantId, c.req.param('id'));
+    if (!run) return c.json({ error: 'notFound', message: 'no such import run' }, 404);
+    const { failures: _, ...progress } = run;
+    return c.json(progress);
   });
   return app;
 }

@@ -10,6 +10,7 @@ import { DirectoryError } from '../../directory/directory-error.ts';
 import { primaryEmail, type UserInput, type UserRecord } from '../../directory/user-record.ts';
 import type { SchemaRegistry } from '../../scim/schema-registry.ts';
 import { SCIMError } from '../../scim/scim-error.ts';
+import type { Services } from '../../services.ts';
 import {
   type Column,
   createInput,
@@ -35,6 +36,15 @@ export interface ImportDeps {
   directory: Directory;
   registry: SchemaRegistry;
   outbox: InvitationOutbox;
+}
+
+export function importDeps(services: Services, outbox: InvitationOutbox): ImportDeps {
+  return {
+    pool: services.db.pool,
+    directory: services.directory,
+    registry: services.registry,
+    outbox,
+  };
 }
 
 export interface ImportOptions {

@@ -38,7 +38,11 @@ export class UserAgent {
   }
 
   /** Sends one request (no redirect followed). */
-  async send(method: string, url: string, form?: Record<string, string>): Promise<Response> {
+  async send(
+    method: string,
+    url: string,
+    form?: Record<string, string> | FormData,
+  ): Promise<Response> {
     const u = new URL(url);
     const headers: Record<string, string> = {};
     const jar = this.jar.get(u.host);
@@ -46,8 +50,10 @@ export class UserAgent {
       headers['cookie'] = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
     }
     if (this.opts.acceptLanguage) headers['accept-language'] = this.opts.acceptLanguage;
-    let body: string | undefined;
-    if (form) {
+    let body: string | FormData | undefined;
+    if (form instanceof FormData)
+      body = form; // multipart, with its boundary
+    else if (form) {
       headers['content-type'] = 'application/x-www-form-urlencoded';
       body = new URLSearchParams(form).toString();
     }
