@@ -7,15 +7,52 @@ import {
   flag,
   linksOf,
   roleNames,
+  rolesOf,
   staffMemberIdsOf,
 } from './care-extension.ts';
-import { highestRank, lowestRank, mayManage } from './care-roles.ts';
+import { type CareRole, highestRank, isCareRole, lowestRank, mayManage } from './care-roles.ts';
+
+/** A care role a user holds through a group's grants (roles via groups), on a site. */
+export interface GrantedCareRole {
+  role: string;
+  site: string | null;
+}
 
 /** Who asks, as the access rules see it. */
 export type AccessActor =
   | { kind: 'system' }
   | { kind: 'client' }
-  | { kind: 'user'; id: string; status: UserStatus; ext: CareExtension };
+  | {
+      kind: 'user';
+      id: string;
+      status: UserStatus;
+      ext: CareExtension;
+      /** The care roles the actor's groups grant. */
+      granted: GrantedCareRole[];
+    };
+
+/** Whether the role rule will decide a change by `actor` (so the target's grants are needed). */
+export function roleRuleApplies(actor: AccessActor, targetId: string | undefined): boolean {
+  return (
+    actor.kind === 'user' &&
+    actor.id !== targetId &&
+    !flag(actor.ext, 'adminAccess') &&
+    flag(actor.ext, 'elevatedAccess')
+  );
+}
+
+/** Granted roles that give power: none on a site where the user is disabled. */
+function grantedRoleNames(granted: GrantedCareRole[], ext?: CareExtension): CareRole[] {
+  const disabled = new Set(
+    rolesOf(ext ?? {})
+      .filter((r) => r.disabled === true)
+      .map((r) => r.site.toLowerCase()),
+  );
+  return granted
+    .filter((g) => !(g.site && disabled.has(g.site.toLowerCase())))
+    .map((g) => g.role)
+    .filter(isCareRole);
+}
 
 /** One side of a change to an account. */
 export interface AccountState {
@@ -59,12 +96,19 @@ const leavesActive = (before: UserStatus | undefined, after: UserStatus) =>
  * The rules of who may change whom (issue 3, point 7): admin access may do everything and
  * is the only one who grants admin access; elevated access manages access; otherwise a user
  * manages nobody. A user without admin access also needs ETO's role rule (see
- * {@link mayManage}) against the target's roles before and after. Nobody deactivates
+ * {@link mayManage}) against the target's roles before and after; roles granted through
+ * groups count on both sides. Nobody deactivates
  * themselves or the reserved system administrator. Throws `forbidden` naming the rule.
  */
 export function checkAccountChange(
   actor: AccessActor,
-  target: { id: string | undefined; before: AccountState | undefined; after: AccountState },
+  target: {
+    id: string | undefined;
+    before: AccountState | undefined;
+    after: AccountState;
+    /** The care roles the target's groups grant; read when {@link roleRuleApplies}. */
+    granted?: GrantedCareRole[];
+  },
 ): void {
   const before = target.before?.ext ?? {};
   const after = target.after.ext;
@@ -101,8 +145,16 @@ export function checkAccountChange(
   if (!flag(actor.ext, 'elevatedAccess')) {
     throw forbidden('managing another account needs admin access or elevated access');
   }
-  const actorRoles = enabledRoleNames(actor.ext);
-  const targetRoles = [...roleNames(before), ...roleNames(after)];
+  // Roles count whatever their source: the account's own and those its groups grant.
+  const actorRoles = [
+    ...enabledRoleNames(actor.ext),
+    ...grantedRoleNames(actor.granted, actor.ext),
+  ];
+  const targetRoles = [
+    ...roleNames(before),
+    ...roleNames(after),
+    ...grantedRoleNames(target.granted ?? []),
+  ];
   if (!mayManage(actorRoles, targetRoles)) {
     throw forbidden(
       `role rule: a user may manage another only when their lowest care role is at least the other's highest (rank ${lowestRank(actorRoles)} < ${highestRank(targetRoles)})`,

@@ -4,7 +4,12 @@ import type { DirectoryContext } from '../directory/actor.ts';
 import { DirectoryError } from '../directory/directory-error.ts';
 import type { UserInput, UserRecord, UserStatus } from '../directory/user-record.ts';
 import { UUID } from '../directory/uuid.ts';
-import { type AccessActor, checkAccountChange } from './access-rules.ts';
+import {
+  type AccessActor,
+  checkAccountChange,
+  type GrantedCareRole,
+  roleRuleApplies,
+} from './access-rules.ts';
 import {
   CARE_USER_SCHEMA,
   type CareExtension,
@@ -27,6 +32,14 @@ export type AfterWrite = Statement[];
 
 const invalid = (msg: string) => new DirectoryError('invalidValue', msg);
 
+/** The care roles a user's groups grant (`grants` of type careRole), as SQL of the user's id. */
+function grantedCareRolesSQL(userId: string): string {
+  return `(select coalesce(jsonb_agg(jsonb_build_object('role', g->>'value', 'site', g->>'site')), '[]'::jsonb)
+           from group_members m join groups gr on gr.id = m.group_id
+           cross join jsonb_array_elements(gr.grants) g
+           where m.tenant_id = $1 and m.user_id = ${userId} and g->>'type' = 'careRole')`;
+}
+
 /** Who the context's actor is for the access rules; a user actor is read from the database. */
 export async function accessActor(db: Queryable, ctx: DirectoryContext): Promise<AccessActor> {
   if (ctx.actor.type === 'system' || ctx.actor.type === 'cli') return { kind: 'system' };
@@ -35,13 +48,36 @@ export async function accessActor(db: Queryable, ctx: DirectoryContext): Promise
     id: string;
     status: UserStatus;
     attrs: Record<string, unknown>;
+    granted: GrantedCareRole[];
   }>(
-    `select id, status, attrs from users where tenant_id = $1 and id = $2 and status <> 'deleted'`,
+    `select id, status, attrs, ${grantedCareRolesSQL('users.id')} as granted
+     from users where tenant_id = $1 and id = $2 and status <> 'deleted'`,
     [ctx.tenantId, ctx.actor.id],
   );
   const row = rows[0];
   if (!row) throw new DirectoryError('forbidden', 'the account behind this token no longer exists');
-  return { kind: 'user', id: row.id, status: row.status, ext: careOf(row.attrs) };
+  return {
+    kind: 'user',
+    id: row.id,
+    status: row.status,
+    ext: careOf(row.attrs),
+    granted: row.granted,
+  };
+}
+
+/** The care roles the target's groups grant, read only when the role rule will decide. */
+async function targetGrants(
+  db: Queryable,
+  ctx: DirectoryContext,
+  actor: AccessActor,
+  id: string | undefined,
+): Promise<GrantedCareRole[]> {
+  if (id === undefined || !roleRuleApplies(actor, id)) return [];
+  const { rows } = await db.query<{ granted: GrantedCareRole[] }>(
+    `select ${grantedCareRolesSQL('$2')} as granted`,
+    [ctx.tenantId, id],
+  );
+  return rows[0]?.granted ?? [];
 }
 
 /**
@@ -64,10 +100,12 @@ export async function prepareUserWrite(
   if (!hadExtension && Object.keys(ext).length === 0 && input.password === undefined) {
     // Plain SCIM users stay plain: no reads, no extension (keeps the hot path fast).
     if (ctx.actor.type === 'user') {
-      checkAccountChange(await accessActor(db, ctx), {
+      const actor = await accessActor(db, ctx);
+      checkAccountChange(actor, {
         id: current?.id,
         before: current && { status: current.status, ext: before },
         after: { status: input.status, ext },
+        granted: await targetGrants(db, ctx, actor, current?.id),
       });
     }
     return { input, after: tokenFollowUp(ctx, current, input) };
@@ -82,10 +120,12 @@ export async function prepareUserWrite(
     delete ext['primaryCareRole'];
   }
   // Who may comes first: a refusal names its rule even when the input is also wrong.
-  checkAccountChange(await accessActor(db, ctx), {
+  const actor = await accessActor(db, ctx);
+  checkAccountChange(actor, {
     id: current?.id,
     before: current && { status: current.status, ext: before },
     after: { status: input.status, ext },
+    granted: await targetGrants(db, ctx, actor, current?.id),
   });
   await checkReferences(db, ctx, current?.id, ext, before);
   computeEntitlements(ext, input.status);
@@ -305,10 +345,12 @@ export async function checkUserDelete(
   const row = rows[0];
   if (row) {
     const ext = careOf(row.attrs);
-    checkAccountChange(await accessActor(db, ctx), {
+    const actor = await accessActor(db, ctx);
+    checkAccountChange(actor, {
       id,
       before: { status: row.status, ext },
       after: { status: 'deleted', ext },
+      granted: await targetGrants(db, ctx, actor, id),
     });
   }
   const follow = row

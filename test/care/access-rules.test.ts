@@ -11,6 +11,9 @@ import {
   tokenFor,
 } from './data/care-fixtures.ts';
 
+const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
+const CARE_GROUP = 'urn:ietf:params:scim:schemas:extension:carebridge:2.0:Group';
+
 let t: TestApp;
 const u: Record<string, string> = {};
 const tok: Record<string, string> = {};
@@ -176,6 +179,58 @@ describe('Who may do what', () => {
     });
     expect(res.status).toBe(403);
     expect((await t.request('GET', '/scim/v2/StaffMembers', { token: reader })).status).toBe(200);
+  });
+
+  it('Should count care roles granted through groups on both sides of the role rule', async () => {
+    const groupGranting = async (name: string, role: string, members: string[]) => {
+      const res = await t.request('POST', '/scim/v2/Groups', {
+        body: {
+          schemas: [GROUP, CARE_GROUP],
+          displayName: name,
+          members: members.map((value) => ({ value })),
+          [CARE_GROUP]: { grants: [{ type: 'careRole', value: role, site: 'north' }] },
+        },
+      });
+      expect(res.status, await res.clone().text()).toBe(201);
+      return (await res.json()).id as string;
+    };
+    const title = (value: string) => ({
+      schemas: [PATCH],
+      Operations: [{ op: 'replace', path: 'title', value }],
+    });
+    const edit = (as: string, target: string, value: string) =>
+      t.request('PATCH', `/scim/v2/Users/${target}`, { token: tok[as], body: title(value) });
+
+    // A staff member whom a group makes Site Manager is above the Program Manager.
+    const promoted = (
+      await createUser(t, 'promoted@north.example', {
+        roles: [{ site: 'north', role: 'staff' }],
+      })
+    ).id;
+    expect((await edit('elevated', promoted, 'Carer')).status).toBe(200);
+    const managers = await groupGranting('Acting site managers', 'siteManager', [promoted]);
+    await refused(await edit('elevated', promoted, 'Nurse'), 'role rule');
+
+    // An elevated user without roles of their own manages staff once a group grants them a role.
+    const acting = (await createUser(t, 'acting@north.example', { elevatedAccess: true })).id;
+    tok['acting'] = await tokenFor(t, acting);
+    const target = (
+      await createUser(t, 'target@north.example', {
+        roles: [{ site: 'north', role: 'staff' }],
+      })
+    ).id;
+    await refused(await edit('acting', target, 'Carer'), 'role rule');
+    await groupGranting('Acting department heads', 'departmentHead', [acting]);
+    expect((await edit('acting', target, 'Carer')).status).toBe(200);
+    // ...and loses it with the membership.
+    const removed = await t.request('PATCH', `/scim/v2/Groups/${managers}`, {
+      body: {
+        schemas: [PATCH],
+        Operations: [{ op: 'remove', path: `members[value eq "${promoted}"]` }],
+      },
+    });
+    expect(removed.status).toBe(204);
+    expect((await edit('elevated', promoted, 'Nurse')).status).toBe(200);
   });
 
   it('Should change nothing when a refusal happens', async () => {
