@@ -40,6 +40,19 @@ export async function writeImportFile(file: string, rows: number): Promise<numbe
   return statSync(file).size;
 }
 
+/** An update file for the rows of {@link writeImportFile}: each gets a new title. */
+export async function writeUpdateFile(file: string, rows: number): Promise<number> {
+  const out = createWriteStream(file);
+  out.write('match,title\n');
+  for (let i = 0; i < rows; i++) {
+    const ok = out.write(`import.user.${String(i).padStart(6, '0')},Nurse\n`);
+    if (!ok) await new Promise<void>((r) => out.once('drain', () => r()));
+  }
+  out.end();
+  await finished(out);
+  return statSync(file).size;
+}
+
 interface ImportResponse {
   created?: number;
   failed?: number;
@@ -132,6 +145,8 @@ async function standalone(): Promise<void> {
       rows: { type: 'string', default: '100000' },
       // A group whose rule matches half of the imported rows, as the full bench leaves one.
       'half-rule': { type: 'boolean', default: false },
+      // Then an update file of the same rows (a new title each), matched on userName.
+      update: { type: 'boolean', default: false },
     },
   });
   const rows = Number(values.rows);
@@ -188,6 +203,27 @@ async function standalone(): Promise<void> {
         `${result.created} created, ${result.failed} failed of ${rows} in ${s.toFixed(1)} s (${(rows / s).toFixed(0)} rows/s)`,
         result.failures.slice(0, 3),
       );
+      if (values.update) {
+        const updates = join(work, 'updates.csv');
+        await writeUpdateFile(updates, rows);
+        const t1 = performance.now();
+        const changed = await importUsers(
+          {
+            pool: db.pool,
+            directory: services.directory,
+            registry: services.registry,
+            outbox: new LoggedInvitationStub(console),
+          },
+          ctx,
+          createReadStream(updates),
+          { mode: 'update', matchOn: 'userName' },
+        );
+        const u = (performance.now() - t1) / 1000;
+        console.log(
+          `update: ${changed.updated} updated, ${changed.failed} failed of ${rows} in ${u.toFixed(1)} s (${(rows / u).toFixed(0)} rows/s)`,
+          changed.failures.slice(0, 3),
+        );
+      }
     } finally {
       await db.close();
     }

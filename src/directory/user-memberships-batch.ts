@@ -5,27 +5,38 @@ import { groupVersionBumps, tenantRuleCases, type UserWriteAudit } from './user-
 /**
  * $1 tenant, $2 user ids, $3 actor type, $4 actor id, $5 audit type, $6 request id, $7 rule
  * group ids, $8 the audit `before` of each user (a JSON array in the order of $2), $9
- * their `after`. A batch of creates never leaves active: no manual membership to remove.
+ * their `after`, $10 whether each user left `active` with this write (its manual
+ * memberships end too).
  */
-const FIXED = 9;
+const FIXED = 10;
+
+/** One user of a batch write, as its membership statement needs it. */
+export interface BatchMember {
+  id: string;
+  audit: UserWriteAudit;
+  /** The write moved the account out of `active`. */
+  leaving?: boolean;
+}
 
 /**
  * What src/directory/user-memberships.ts does for one user, for a batch of users in one
- * statement (the CSV import's creates): every rule of the tenant is evaluated against
- * each user row, the memberships inserted, each group whose membership changed bumped
- * once for the batch with one change event, and one audit event per user with what was
- * added and removed (`membershipsAdded`, `membershipsRemoved` beside the account in
- * `after`). Runs in the caller's transaction, which holds the tenant's rule lock (shared);
- * the rule set is read in that transaction, so it is the tenant's current one.
+ * statement (the CSV import's creates and updates): every rule of the tenant is evaluated
+ * against each user row as stored, missing rule and system memberships inserted, stale
+ * ones deleted (and the manual ones of a user who left `active`), each group whose
+ * membership changed bumped once for the batch with one change event, and one audit event
+ * per user with what was added and removed (`membershipsAdded`, `membershipsRemoved`
+ * beside the account in `after`). Runs in the caller's transaction, after its row writes,
+ * which holds the tenant's rule lock (shared); the rule set is read in that transaction,
+ * so it is the tenant's current one. All users of a batch share one audit type.
  */
 export async function syncMemberships(
   tx: Queryable,
   ctx: DirectoryContext,
-  users: { id: string; audit: UserWriteAudit }[],
-): Promise<{ added: number }> {
-  if (users.length === 0) return { added: 0 };
+  users: BatchMember[],
+): Promise<{ added: number; removed: number }> {
+  if (users.length === 0) return { added: 0, removed: 0 };
   const { groupIds, cases, params } = await tenantRuleCases(tx, ctx.tenantId, FIXED);
-  const { rows } = await tx.query<{ added: number }>(statement(cases), [
+  const { rows } = await tx.query<{ added: number; removed: number }>(statement(cases), [
     ctx.tenantId,
     users.map((u) => u.id),
     ctx.actor.type,
@@ -35,9 +46,10 @@ export async function syncMemberships(
     groupIds,
     JSON.stringify(users.map((u) => u.audit.before)),
     JSON.stringify(users.map((u) => u.audit.after)),
+    users.map((u) => u.leaving === true),
     ...params,
   ]);
-  return { added: rows[0]?.added ?? 0 };
+  return { added: rows[0]?.added ?? 0, removed: rows[0]?.removed ?? 0 };
 }
 
 function statement(cases: string[]): string {
@@ -49,9 +61,15 @@ function statement(cases: string[]): string {
          cross join lateral unnest(array_remove(array[${cases.join(', ')}], null)) as h(n)
          join unnest($7::uuid[]) with ordinality as r(group_id, n) on r.n = h.n
          where u.tenant_id = $1 and u.id = any($2::uuid[]) and u.status = 'active'`;
+  const listed = (
+    cte: string,
+  ) => `coalesce((select jsonb_build_object('${cte === 'ins' ? 'membershipsAdded' : 'membershipsRemoved'}',
+            jsonb_agg(jsonb_build_object('group', m.group_id, 'source', m.source) order by m.group_id, m.source))
+          from ${cte} m where m.user_id = s.user_id having count(*) > 0), '{}'::jsonb)`;
   return `
     with subjects as (
-      select s.user_id, s.ord from unnest($2::uuid[]) with ordinality as s(user_id, ord)
+      select s.user_id, s.leaving, s.ord
+      from unnest($2::uuid[], $10::boolean[]) with ordinality as s(user_id, leaving, ord)
     ), hit as (${hit}),
     wanted as (
       select user_id, group_id, 'rule'::text as source from hit
@@ -64,15 +82,19 @@ function statement(cases: string[]): string {
       select $1, group_id, user_id, source from wanted
       on conflict do nothing
       returning group_id, user_id, source
-    ), ${groupVersionBumps('select group_id from ins')}, audit as (
+    ), del as (
+      delete from group_members gm using subjects s
+      where gm.tenant_id = $1 and gm.user_id = s.user_id and (gm.source <> 'manual' or s.leaving)
+        and not exists (select 1 from wanted w
+                        where w.user_id = gm.user_id and w.group_id = gm.group_id and w.source = gm.source)
+      returning gm.group_id, gm.user_id, gm.source
+    ), ${groupVersionBumps('select group_id from ins union select group_id from del')}, audit as (
       insert into audit_events (tenant_id, actor_type, actor_id, subject_type, subject_id, type, before, after, request_id)
       select $1, $3, $4, 'user', s.user_id, $5,
         nullif($8::jsonb -> (s.ord::int - 1), 'null'::jsonb),
-        ($9::jsonb -> (s.ord::int - 1))
-          || coalesce((select jsonb_build_object('membershipsAdded', jsonb_agg(jsonb_build_object('group', i.group_id, 'source', i.source) order by i.group_id, i.source))
-                       from ins i where i.user_id = s.user_id having count(*) > 0), '{}'::jsonb),
+        ($9::jsonb -> (s.ord::int - 1)) || ${listed('ins')} || ${listed('del')},
         $6
-      from subjects s
+      from subjects s order by s.ord
     )
-    select (select count(*) from ins)::int as added`;
+    select (select count(*) from ins)::int as added, (select count(*) from del)::int as removed`;
 }

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { GroupGrant } from './group-record.ts';
 
 /** The lifecycle of an account; only `active` signs in. */
@@ -79,4 +80,15 @@ export function auditSnapshot(
     status: user.status,
     attrs: user.attrs,
   };
+}
+
+/** Whether storing `next` would change the account (a password is always a change). */
+export function hasChanged(current: UserRecord, next: UserInput): boolean {
+  return (
+    next.password !== undefined ||
+    current.userName !== next.userName ||
+    current.externalId !== next.externalId ||
+    current.status !== next.status ||
+    !isDeepStrictEqual(current.attrs, next.attrs)
+  );
 }

@@ -1,13 +1,21 @@
 import type pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import { prepareUserWrite } from '../care/user-care.ts';
-import { withTransaction } from '../db/sql.ts';
+import { type Statement, sendBatch, withTransaction } from '../db/sql.ts';
 import type { DirectoryContext } from './actor.ts';
 import { DirectoryError } from './directory-error.ts';
 import { hashPassword } from './passwords.ts';
-import { RULE_LOCK_SHARED } from './rule-sql.ts';
-import { syncMemberships } from './user-memberships-batch.ts';
-import { auditSnapshot, primaryEmail, type UserInput } from './user-record.ts';
+import { lockRules, RULE_LOCK_SHARED } from './rule-sql.ts';
+import { type BatchMember, syncMemberships } from './user-memberships-batch.ts';
+import {
+  auditSnapshot,
+  hasChanged,
+  primaryEmail,
+  type UserInput,
+  type UserRecord,
+  type UserRow,
+  userFromRow,
+} from './user-record.ts';
 
 /** The outcome of one input of a batch, in the order given. */
 export type BatchCreateOutcome =
@@ -118,4 +126,126 @@ async function takenNames(pool: pg.Pool, tenantId: string, names: string[]): Pro
     [tenantId, names.map((n) => n.toLowerCase())],
   );
   return new Set(rows.map((r) => r.name));
+}
+
+/** One account change of a batch: the id, and the change to apply to the current account. */
+export interface BatchUpdate {
+  id: string;
+  change: (current: UserRecord) => UserInput;
+}
+
+/** The outcome of one change of a batch, in the order given. */
+export type BatchUpdateOutcome = { ok: true; changed: boolean } | { ok: false; error: unknown };
+
+// The batch's rows, locked in id order (as one write locks one) and without blocking the
+// key-share locks that group member writes take on their users.
+const LOCK_MANY = `
+  select * from users where tenant_id = $1 and id = any($2::uuid[]) and status <> 'deleted'
+  order by id for no key update`;
+
+// One statement stores every changed row, with a change event each.
+const UPDATE_MANY = `
+  with x as (
+    select * from jsonb_to_recordset($2::jsonb) as x(id uuid, user_name text, external_id text,
+      status text, primary_email text, attrs jsonb, password_hash text)
+  ), u as (
+    update users set user_name = x.user_name, external_id = x.external_id, status = x.status,
+                     primary_email = x.primary_email, attrs = x.attrs,
+                     password_hash = coalesce(x.password_hash, users.password_hash),
+                     version = users.version + 1, updated_at = $3
+    from x where users.tenant_id = $1 and users.id = x.id and users.status <> 'deleted'
+    returning users.id, users.version
+  ), c as (
+    insert into change_events (tenant_id, resource_type, resource_id, operation, version)
+    select $1, 'User', id, 'updated', version from u
+  )
+  select id from u`;
+
+/**
+ * Changes many accounts in one transaction, as `users.update` changes one: under the
+ * tenant's rule lock (shared) the rows are locked, each change applied and prepared by the
+ * care directory (the access rules included), the changed rows stored in one statement and
+ * their memberships and audit events in another (user-memberships-batch.ts); the token
+ * follow-ups of status changes go in one round trip. A change that is refused fails alone;
+ * one that alters nothing writes nothing. Ids must be distinct. A unique violation (a
+ * userName or email taken) rolls the whole batch back and is thrown: the caller applies
+ * that batch one account at a time, so only the offending rows fail.
+ */
+export async function updateUsers(
+  pool: pg.Pool,
+  ctx: DirectoryContext,
+  requested: BatchUpdate[],
+  opts: { auditType?: string } = {},
+): Promise<BatchUpdateOutcome[]> {
+  const ids = requested.map((r) => r.id);
+  if (new Set(ids).size !== ids.length) throw new Error('updateUsers: ids must be distinct');
+  const outcomes: BatchUpdateOutcome[] = new Array(requested.length);
+  await withTransaction(pool, async (tx) => {
+    // Its own statement: the reads after it see every rule change committed before it.
+    await lockRules(tx, ctx.tenantId, 'shared');
+    const { rows } = await tx.query<UserRow>(LOCK_MANY, [ctx.tenantId, ids]);
+    const current = new Map(rows.map((r) => [r.id, userFromRow(r)]));
+    const writes: { input: UserInput; before: UserRecord; passwordHash: string | null }[] = [];
+    const after: Statement[] = [];
+    for (const [i, request] of requested.entries()) {
+      const user = current.get(request.id);
+      if (!user) {
+        outcomes[i] = {
+          ok: false,
+          error: new DirectoryError('notFound', `user ${request.id} not found`),
+        };
+        continue;
+      }
+      let input: UserInput;
+      try {
+        input = request.change(user);
+      } catch (err) {
+        outcomes[i] = { ok: false, error: err };
+        continue;
+      }
+      try {
+        const prepared = await prepareUserWrite(tx, ctx, user, input);
+        if (!hasChanged(user, prepared.input)) {
+          outcomes[i] = { ok: true, changed: false };
+          continue;
+        }
+        const next = prepared.input;
+        const passwordHash = next.password === undefined ? null : await hashPassword(next.password);
+        writes.push({ input: next, before: user, passwordHash });
+        after.push(...(prepared.after ?? []));
+        outcomes[i] = { ok: true, changed: true };
+      } catch (err) {
+        if (!(err instanceof DirectoryError)) throw err;
+        outcomes[i] = { ok: false, error: err };
+      }
+    }
+    if (writes.length === 0) return;
+    await tx.query(UPDATE_MANY, [
+      ctx.tenantId,
+      JSON.stringify(
+        writes.map((w) => ({
+          id: w.before.id,
+          user_name: w.input.userName,
+          external_id: w.input.externalId,
+          status: w.input.status,
+          primary_email: primaryEmail(w.input.attrs),
+          attrs: w.input.attrs,
+          password_hash: w.passwordHash,
+        })),
+      ),
+      new Date(),
+    ]);
+    const members: BatchMember[] = writes.map((w) => ({
+      id: w.before.id,
+      leaving: w.before.status === 'active' && w.input.status !== 'active',
+      audit: {
+        type: opts.auditType ?? 'user.updated',
+        before: auditSnapshot(w.before),
+        after: auditSnapshot(w.input),
+      },
+    }));
+    await syncMemberships(tx, ctx, members);
+    if (after.length > 0) await sendBatch(tx, after);
+  });
+  return outcomes;
 }

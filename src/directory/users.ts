@@ -1,4 +1,3 @@
-import { isDeepStrictEqual } from 'node:util';
 import type pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import { checkUserDelete, prepareUserWrite } from '../care/user-care.ts';
@@ -17,13 +16,20 @@ import { lockRules, ruleLock } from './rule-sql.ts';
 import { type ActiveTransition, UserMemberships, type UserRowWrite } from './user-memberships.ts';
 import {
   auditSnapshot,
+  hasChanged,
   primaryEmail,
   type UserInput,
   type UserRecord,
   type UserRow,
   userFromRow,
 } from './user-record.ts';
-import { type BatchCreateOutcome, createUsers } from './users-batch.ts';
+import {
+  type BatchCreateOutcome,
+  type BatchUpdate,
+  type BatchUpdateOutcome,
+  createUsers,
+  updateUsers,
+} from './users-batch.ts';
 import { UUID } from './uuid.ts';
 
 /** True when `id` can be a user or group id; anything else cannot exist (404, never 500). */
@@ -243,6 +249,33 @@ export class UserDirectory {
   }
 
   /**
+   * Changes many accounts set-based, each failing alone (users-batch.ts): for bulk imports.
+   * When a change of the batch takes a userName or email in use, the batch is applied again
+   * one account at a time, so that only the rows that take one fail.
+   */
+  async updateMany(
+    ctx: DirectoryContext,
+    changes: BatchUpdate[],
+    opts: { auditType?: string } = {},
+  ): Promise<BatchUpdateOutcome[]> {
+    try {
+      return await updateUsers(this.pool, ctx, changes, opts);
+    } catch (err) {
+      if (!uniqueViolation(err)) throw err;
+    }
+    const outcomes: BatchUpdateOutcome[] = [];
+    for (const { id, change } of changes) {
+      try {
+        const { changed } = await this.update(ctx, id, change, opts);
+        outcomes.push({ ok: true, changed });
+      } catch (err) {
+        outcomes.push({ ok: false, error: err });
+      }
+    }
+    return outcomes;
+  }
+
+  /**
    * Soft-deletes an account into the user bank: invisible to SCIM, its userName and
    * email free for a new account, the row kept for audit and restore. Its group
    * memberships end (the audit event keeps them).
@@ -292,14 +325,4 @@ export class UserDirectory {
     });
     if (rows.length === 0) throw new DirectoryError('notFound', `user ${id} not found`);
   }
-}
-
-function hasChanged(current: UserRecord, next: UserInput): boolean {
-  return (
-    next.password !== undefined ||
-    current.userName !== next.userName ||
-    current.externalId !== next.externalId ||
-    current.status !== next.status ||
-    !isDeepStrictEqual(current.attrs, next.attrs)
-  );
 }

@@ -205,6 +205,70 @@ describe('CSV import through the admin API', () => {
     expect(changes.rows).toEqual([{ operation: 'created' }]);
   });
 
+  it('Should apply a batch of updates with the one-account semantics: memberships, audit, renames, repeats', async () => {
+    const make = await importCSV(
+      'email,username,language,title\nbatch.a@care.example,batch.a,en,Nurse\nbatch.b@care.example,batch.b,en,Carer\nbatch.c@care.example,batch.c,en,Carer\n',
+      'mode=create',
+    );
+    expect(make.body).toMatchObject({ created: 3 });
+    const a = await userByName('batch.a');
+    const nurses = await (
+      await t.request(
+        'GET',
+        `/scim/v2/Groups?filter=${encodeURIComponent('displayName eq "Nurses"')}`,
+      )
+    ).json();
+    const rota = await (
+      await t.request('POST', '/scim/v2/Groups', {
+        body: { schemas: [GROUP], displayName: 'Rota', members: [{ value: a.id }] },
+      })
+    ).json();
+    const groupsOf = async (name: string) =>
+      ((await userByName(name)).groups ?? []).map((g: { display: string }) => g.display).sort();
+    expect(await groupsOf('batch.a')).toEqual(['All Users', 'Nurses', 'Rota']);
+
+    // One batch: a rename to a taken username fails alone, a repeated row applies in file
+    // order, a title change moves a user into the rule group.
+    const update = await importCSV(
+      'match,userName,title\nbatch.b@care.example,anna,Carer\nbatch.c@care.example,batch.c,Nurse\nbatch.a@care.example,batch.a,Carer\nbatch.a@care.example,batch.a,Nurse\n',
+      'mode=update&matchOn=email',
+    );
+    expect(update.body).toMatchObject({ rows: 4, updated: 3, unchanged: 0, failed: 1 });
+    expect(update.body.failures).toEqual([{ line: 2, reason: 'userName anna is already in use' }]);
+    expect(await groupsOf('batch.c')).toEqual(['All Users', 'Nurses']);
+    expect(await groupsOf('batch.a')).toEqual(['All Users', 'Nurses', 'Rota']);
+    expect((await userByName('batch.b')).title).toBe('Carer');
+
+    // Deactivation ends every membership, the manual one too, remembered in the audit event;
+    // reactivation restores the rule's, never the manual one.
+    const off = await importCSV('match\nbatch.a\nbatch.c\n', 'mode=deactivate');
+    expect(off.body).toMatchObject({ updated: 2, failed: 0 });
+    expect(await groupsOf('batch.a')).toEqual([]);
+    const { rows } = await t.services.db.pool.query(
+      `select after from audit_events where subject_id = $1 and type = 'user.updated' order by id desc limit 1`,
+      [a.id],
+    );
+    expect(rows[0].after.membershipsRemoved).toEqual(
+      expect.arrayContaining([
+        { group: rota.id, source: 'manual' },
+        { group: nurses.Resources[0].id, source: 'rule' },
+      ]),
+    );
+    expect((await importCSV('match\nbatch.a\n', 'mode=reactivate')).body).toMatchObject({
+      updated: 1,
+    });
+    expect(await groupsOf('batch.a')).toEqual(['All Users', 'Nurses']);
+    const changes = await t.services.db.pool.query(
+      `select operation, version from change_events where resource_id = $1 order by id`,
+      [a.id],
+    );
+    // Created, two title changes, deactivated, reactivated: a change event each, in version order.
+    expect(changes.rows).toEqual([
+      { operation: 'created', version: 1 },
+      ...[2, 3, 4, 5].map((version) => ({ operation: 'updated', version })),
+    ]);
+  });
+
   it('Should set externalId and care extension columns, and match on externalId', async () => {
     const CARE = 'urn:ietf:params:scim:schemas:extension:carebridge:2.0:User';
     const csv = `email,username,language,externalId,${CARE}:jobTitle\nvi@care.example,vi,en,HR-77,Night carer\n`;

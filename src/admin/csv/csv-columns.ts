@@ -87,13 +87,13 @@ export function resolveHeader(
     if (matches !== 1) {
       throw new ImportError(
         'badHeader',
-        `a ${mode} file has exactly one "match" column (or one named ${matchOn}) holding the ${matchOn} of each user`,
+        `${article(mode)} ${mode} file has exactly one "match" column (or one named ${matchOn}) holding the ${matchOn} of each user`,
       );
     }
     if (mode !== 'update' && columns.length > 1) {
       throw new ImportError(
         'badHeader',
-        `a ${mode} file holds only the match column; found ${columns.map((c) => c.header).join(', ')}`,
+        `${article(mode)} ${mode} file holds only the match column; found ${columns.map((c) => c.header).join(', ')}`,
       );
     }
   }
@@ -213,4 +213,9 @@ function withSchemas(
   const schemas = [USER_SCHEMA];
   for (const key of Object.keys(resource)) if (key.startsWith('urn:')) schemas.push(key);
   return normaliseResource(registry, 'User', { ...resource, schemas }, { mode });
+}
+
+/** "an update file", "a create file". */
+function article(mode: ImportMode): string {
+  return mode === 'update' ? 'an' : 'a';
 }

@@ -54,8 +54,6 @@ export interface ImportOptions {
   /** Queue an invitation for each created account (create mode). */
   invite?: boolean;
   maxBytes?: number;
-  /** Concurrent row writes (each is its own directory transaction). */
-  concurrency?: number;
   onProgress?: (progress: ImportProgress) => void;
 }
 
@@ -96,8 +94,8 @@ interface Row {
  * validated as a SCIM POST or PUT body would be; creates go set-based through
  * `directory.users.createMany` (one transaction per batch, each row with its audit and
  * change events and its group-rule memberships, each failing alone), updates, deactivations
- * and reactivations through `directory.users.update`, one transaction per row, several at
- * a time (rows naming the same user in file order). A bad row is reported by line and
+ * and reactivations set-based too, through `directory.users.updateMany` (rows naming the
+ * same user in file order). A bad row is reported by line and
  * reason without stopping the others. The file is parsed as it streams, in batches of
  * {@link BATCH_ROWS}; it is never held in memory. Running the same file again changes
  * nothing: rows that already hold are counted unchanged. The run itself is one audit event
@@ -152,10 +150,7 @@ export async function importUsers(
   counter.on('error', (err) => parser.destroy(err));
   source.pipe(counter).pipe(parser);
 
-  // Row writes share the pool with the server's other requests: a few connections stay free.
-  const concurrency =
-    opts.concurrency ?? Math.max(1, Math.min(16, (deps.pool.options.max ?? 10) - 4));
-  const writer = new RowWriter(deps, ctx, { ...opts, concurrency }, result, fail);
+  const writer = new RowWriter(deps, ctx, opts, result, fail);
   let columns: Column[] | undefined;
   let batch: Row[] = [];
   try {
@@ -317,53 +312,74 @@ class RowWriter {
     this.result.invited++;
   }
 
+  /**
+   * Update, deactivate and reactivate rows: one lookup for the batch, then set-based
+   * through `directory.users.updateMany` (one transaction per wave). Rows naming the same
+   * user apply in file order, each in a later wave (the last one wins, as in a spreadsheet).
+   */
   private async change(columns: Column[], rows: Row[]): Promise<void> {
-    const { directory, registry, pool } = this.deps;
+    const { directory, pool } = this.deps;
     const matchAt = columns.findIndex((c) => c.kind === 'match');
     const keyOf = (row: Row) => (row.cells[matchAt] ?? '').trim();
-    const found = await findUsersBy(pool, this.ctx.tenantId, this.opts.matchOn, rows.map(keyOf));
-    const { mode, matchOn } = this.opts;
-    // Rows naming the same user apply in file order (the last one wins, as in a spreadsheet).
-    await inWaves(
-      rows,
-      (row) => [keyOf(row).toLowerCase()],
-      this.opts.concurrency ?? 1,
-      async (row) => {
-        const key = keyOf(row);
-        const users =
-          key === '' ? [] : (found.get(matchOn === 'externalId' ? key : key.toLowerCase()) ?? []);
-        const [user, ...more] = users;
-        if (!user)
-          return this.fail(
-            row.line,
-            key === '' ? 'the match cell is empty' : `no user has ${matchOn} ${key}`,
-          );
-        if (more.length > 0) {
-          return this.fail(
-            row.line,
-            `${users.length} users have ${matchOn} ${key}; match on a unique field`,
-          );
-        }
-        try {
-          const { changed } = await directory.users.update(this.ctx, user.id, (current) => {
-            if (mode === 'update') return updateInput(registry, columns, row.cells, current);
-            const status =
-              mode === 'deactivate'
-                ? current.status === 'active'
-                  ? 'inactive'
-                  : current.status
-                : current.status === 'inactive'
-                  ? 'active'
-                  : current.status;
-            return { ...inputOf(current), status };
-          });
-          if (changed) this.result.updated++;
-          else this.result.unchanged++;
-        } catch (err) {
-          this.fail(row.line, reasonOf(err));
-        }
-      },
-    );
+    const { matchOn } = this.opts;
+    const found = await findUsersBy(pool, this.ctx.tenantId, matchOn, rows.map(keyOf));
+    const waves: { row: Row; id: string }[][] = [];
+    const seen = new Map<string, number>();
+    for (const row of rows) {
+      const key = keyOf(row);
+      const users =
+        key === '' ? [] : (found.get(matchOn === 'externalId' ? key : key.toLowerCase()) ?? []);
+      const [user, ...more] = users;
+      if (!user) {
+        this.fail(
+          row.line,
+          key === '' ? 'the match cell is empty' : `no user has ${matchOn} ${key}`,
+        );
+        continue;
+      }
+      if (more.length > 0) {
+        this.fail(
+          row.line,
+          `${users.length} users have ${matchOn} ${key}; match on a unique field`,
+        );
+        continue;
+      }
+      const wave = (seen.get(user.id) ?? -1) + 1;
+      seen.set(user.id, wave);
+      const list = waves[wave] ?? [];
+      list.push({ row, id: user.id });
+      waves[wave] = list;
+    }
+    for (const wave of waves) {
+      const outcomes = await directory.users.updateMany(
+        this.ctx,
+        wave.map(({ row, id }) => ({
+          id,
+          change: (current) => this.changed(columns, row, current),
+        })),
+      );
+      for (const [i, outcome] of outcomes.entries()) {
+        const { row } = wave[i] as { row: Row };
+        if (!outcome.ok) this.fail(row.line, reasonOf(outcome.error));
+        else if (outcome.changed) this.result.updated++;
+        else this.result.unchanged++;
+      }
+    }
+  }
+
+  /** The account a row of this mode makes of `current`. */
+  private changed(columns: Column[], row: Row, current: UserRecord): UserInput {
+    const { mode } = this.opts;
+    if (mode === 'update') return updateInput(this.deps.registry, columns, row.cells, current);
+    const status =
+      mode === 'deactivate'
+        ? current.status === 'active'
+          ? 'inactive'
+          : current.status
+        : current.status === 'inactive'
+          ? 'active'
+          : current.status;
+    return { ...inputOf(current), status };
   }
 }
 
@@ -374,44 +390,4 @@ function inputOf(user: UserRecord): UserInput {
     status: user.status,
     attrs: user.attrs,
   };
-}
-
-/**
- * Runs `fn` over `items`, at most `limit` at a time, such that two items sharing a key run
- * one after the other in their order: the first row of a file with a username wins, never
- * whichever write happened to commit first.
- */
-async function inWaves<T>(
-  items: T[],
-  keys: (item: T) => string[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  const seen = new Map<string, number>();
-  const waves: T[][] = [];
-  for (const item of items) {
-    const own = keys(item).filter((k) => k !== '' && k !== '@');
-    const wave = Math.max(0, ...own.map((k) => (seen.get(k) ?? -1) + 1));
-    for (const k of own) seen.set(k, wave);
-    const list = waves[wave] ?? [];
-    list.push(item);
-    waves[wave] = list;
-  }
-  for (const wave of waves) await eachLimited(wave, limit, fn);
-}
-
-/** Runs `fn` over `items` with at most `limit` at a time, in order of start. */
-async function eachLimited<T>(
-  items: T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await fn(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
