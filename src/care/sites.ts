@@ -3,6 +3,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { type Queryable, uniqueViolation, withTransaction } from '../db/sql.ts';
 import type { DirectoryContext } from '../directory/actor.ts';
 import { DirectoryError } from '../directory/directory-error.ts';
+import { fenceUserWrites } from '../directory/rule-sql.ts';
 import { UUID } from '../directory/uuid.ts';
 import { checkCareAdmin } from './access-rules.ts';
 import { CARE_USER_SCHEMA } from './care-extension.ts';
@@ -127,6 +128,8 @@ export class Sites {
   async delete(ctx: DirectoryContext, id: string): Promise<void> {
     await withTransaction(this.pool, async (db) => {
       checkCareAdmin(await accessActor(db, ctx), 'sites');
+      // Users written meanwhile, or prepared before and sent after, cannot keep a reference to it.
+      await fenceUserWrites(db, ctx.tenantId);
       const site = await this.get(ctx.tenantId, id, db);
       const code = codeOf(site);
       const { rows } = await db.query<{ programs: boolean; staff: boolean; users: boolean }>(

@@ -3,6 +3,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { type Queryable, withTransaction } from '../db/sql.ts';
 import type { DirectoryContext } from '../directory/actor.ts';
 import { DirectoryError } from '../directory/directory-error.ts';
+import { fenceUserWrites, lockRules } from '../directory/rule-sql.ts';
 import { UUID } from '../directory/uuid.ts';
 import { checkCareAdmin } from './access-rules.ts';
 import { CARE_USER_SCHEMA } from './care-extension.ts';
@@ -75,6 +76,8 @@ export class StaffMembers {
     opts: { copyFrom?: string | undefined } = {},
   ): Promise<CareRecord> {
     return withTransaction(this.pool, async (db) => {
+      // Shared with user writes: a site deleted meanwhile (fenceUserWrites) is seen by checkCentres.
+      await lockRules(db, ctx.tenantId, 'shared');
       checkCareAdmin(await accessActor(db, ctx), 'staffMembers');
       let attrs: Record<string, unknown> = { active: true, ...input.attrs };
       if (opts.copyFrom !== undefined) {
@@ -113,6 +116,9 @@ export class StaffMembers {
     opts: { ifMatch?: number | undefined } = {},
   ): Promise<CareRecord> {
     return withTransaction(this.pool, async (db) => {
+      // Before any row lock. A rename is copied into its users' accounts: no user write may
+      // be in flight with the old name, nor be sent after it with a name read before it.
+      await fenceUserWrites(db, ctx.tenantId);
       checkCareAdmin(await accessActor(db, ctx), 'staffMembers');
       const current = await lockCareRecord(db, 'staff_members', ctx.tenantId, id, {
         noun: 'staff member',
@@ -127,6 +133,7 @@ export class StaffMembers {
         [ctx.tenantId, id, next.displayName, next.externalId, attrs],
       );
       const staff = careRecordFromRow(updated[0] as CareRow);
+      if (staff.displayName !== current.displayName) await renameOnUsers(db, ctx.tenantId, staff);
       const deactivated = current.attrs['active'] !== false && attrs['active'] === false;
       const reactivated = current.attrs['active'] === false && attrs['active'] !== false;
       await recordCareChange(db, ctx, {
@@ -152,6 +159,8 @@ export class StaffMembers {
   async delete(ctx: DirectoryContext, id: string): Promise<void> {
     await withTransaction(this.pool, async (db) => {
       checkCareAdmin(await accessActor(db, ctx), 'staffMembers');
+      // Users written meanwhile, or prepared before and sent after, cannot keep a reference to it.
+      await fenceUserWrites(db, ctx.tenantId);
       const staff = await this.get(ctx.tenantId, id, db);
       const { rows } = await db.query(
         `select 1 from users where tenant_id = $1 and status <> 'deleted'
@@ -219,4 +228,29 @@ async function checkCentres(
   });
   if (typeof primary === 'string') out['primaryCentreOfCare'] = known.get(primary.toLowerCase());
   return out;
+}
+
+/**
+ * Copies a staff member's new name into the `staffMembers` display of every account linked
+ * to it, each account with a new version and a change event (its representation changed).
+ */
+async function renameOnUsers(db: Queryable, tenantId: string, staff: CareRecord): Promise<void> {
+  await db.query(
+    `with renamed as (
+       update users u set
+         attrs = jsonb_set(u.attrs, array[$3, 'staffMembers'],
+           (select jsonb_agg(case when e->>'value' = $2::text
+                                  then jsonb_set(e, '{display}', to_jsonb($4::text)) else e end
+                             order by n)
+            from jsonb_array_elements(u.attrs->$3->'staffMembers') with ordinality as x(e, n))),
+         version = u.version + 1, updated_at = now()
+       where u.tenant_id = $1 and u.erased_at is null
+         and u.attrs @> jsonb_build_object($3::text, jsonb_build_object('staffMembers',
+               jsonb_build_array(jsonb_build_object('value', $2::text))))
+       returning u.id, u.version
+     )
+     insert into change_events (tenant_id, resource_type, resource_id, operation, version)
+     select $1, 'User', id, 'updated', version from renamed`,
+    [tenantId, staff.id, CARE_USER_SCHEMA, staff.displayName],
+  );
 }

@@ -67,3 +67,18 @@ export function ruleLock(tenantId: string, mode: 'shared' | 'exclusive'): Statem
     values: [tenantId],
   };
 }
+
+/**
+ * For a delete of something user writes refer to (a staff member, a site): takes the
+ * tenant's rule lock exclusively, so every user write in flight commits first and the
+ * delete's reference check, in a later statement, sees it; and moves the tenant's rule
+ * generation on, so a user write whose references were checked before this delete, but
+ * which is sent after it, stores nothing and is prepared again (users.ts retries a write
+ * whose rule generation is stale).
+ */
+export async function fenceUserWrites(tx: Queryable, tenantId: string): Promise<void> {
+  await lockRules(tx, tenantId, 'exclusive');
+  await tx.query('update tenants set rule_generation = rule_generation + 1 where id = $1', [
+    tenantId,
+  ]);
+}

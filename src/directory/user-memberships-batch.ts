@@ -10,6 +10,16 @@ import { groupVersionBumps, tenantRuleCases, type UserWriteAudit } from './user-
  */
 const FIXED = 10;
 
+/**
+ * The tenant's rule generation moved on since the batch was prepared (a rule changed, or
+ * something its accounts refer to was deleted): the caller rolls back and prepares again.
+ */
+export class StaleBatch extends Error {
+  constructor() {
+    super('the rule generation moved on since the batch was prepared');
+  }
+}
+
 /** One user of a batch write, as its membership statement needs it. */
 export interface BatchMember {
   id: string;
@@ -27,15 +37,19 @@ export interface BatchMember {
  * per user with what was added and removed (`membershipsAdded`, `membershipsRemoved`
  * beside the account in `after`). Runs in the caller's transaction, after its row writes,
  * which holds the tenant's rule lock (shared); the rule set is read in that transaction,
- * so it is the tenant's current one. All users of a batch share one audit type.
+ * so it is the tenant's current one. All users of a batch share one audit type. Given the
+ * `generation` the batch was prepared at, it throws {@link StaleBatch} when it is not the
+ * tenant's any more.
  */
 export async function syncMemberships(
   tx: Queryable,
   ctx: DirectoryContext,
   users: BatchMember[],
+  opts: { generation?: number } = {},
 ): Promise<{ added: number; removed: number }> {
   if (users.length === 0) return { added: 0, removed: 0 };
-  const { groupIds, cases, params } = await tenantRuleCases(tx, ctx.tenantId, FIXED);
+  const { generation, groupIds, cases, params } = await tenantRuleCases(tx, ctx.tenantId, FIXED);
+  if (opts.generation !== undefined && generation !== opts.generation) throw new StaleBatch();
   const { rows } = await tx.query<{ added: number; removed: number }>(statement(cases), [
     ctx.tenantId,
     users.map((u) => u.id),

@@ -6,7 +6,7 @@ import type { DirectoryContext } from './actor.ts';
 import { DirectoryError } from './directory-error.ts';
 import { hashPassword } from './passwords.ts';
 import { lockRules, RULE_LOCK_SHARED } from './rule-sql.ts';
-import { type BatchMember, syncMemberships } from './user-memberships-batch.ts';
+import { type BatchMember, StaleBatch, syncMemberships } from './user-memberships-batch.ts';
 import {
   auditSnapshot,
   hasChanged,
@@ -57,6 +57,32 @@ export async function createUsers(
   ctx: DirectoryContext,
   requested: UserInput[],
 ): Promise<BatchCreateOutcome[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await createUsersOnce(pool, ctx, requested);
+    } catch (err) {
+      if (!(err instanceof StaleBatch)) throw err;
+      if (attempt >= MAX_ATTEMPTS) {
+        throw new DirectoryError('conflict', 'the group rules keep changing; try again');
+      }
+    }
+  }
+}
+
+/** How often a batch is prepared again because the tenant's rule generation moved on. */
+const MAX_ATTEMPTS = 20;
+
+async function createUsersOnce(
+  pool: pg.Pool,
+  ctx: DirectoryContext,
+  requested: UserInput[],
+): Promise<BatchCreateOutcome[]> {
+  // Read before the references are checked; the batch is stored only if it still holds.
+  const { rows: tenant } = await pool.query<{ generation: string }>(
+    'select rule_generation as generation from tenants where id = $1',
+    [ctx.tenantId],
+  );
+  const generation = Number(tenant[0]?.generation ?? 0);
   const outcomes: (BatchCreateOutcome | undefined)[] = new Array(requested.length);
   const prepared: { ord: number; input: UserInput; id: string; passwordHash: string | null }[] = [];
   for (const [ord, input] of requested.entries()) {
@@ -95,6 +121,7 @@ export async function createUsers(
         id: p.id,
         audit: { type: 'user.created', before: null, after: auditSnapshot(p.input) },
       })),
+      { generation },
     );
     return ids;
   });

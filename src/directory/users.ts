@@ -126,23 +126,28 @@ export class UserDirectory {
     requested: UserInput,
     opts: { identity?: LinkedIdentity } = {},
   ): Promise<UserRecord> {
-    // The care directory checks and completes the care extension (src/care/user-care.ts).
-    const { input } = await prepareUserWrite(this.pool, ctx, undefined, requested);
-    const passwordHash = input.password === undefined ? null : await hashPassword(input.password);
     const id = uuidv7();
-    const row: UserRowWrite = {
-      id,
-      userName: input.userName,
-      externalId: input.externalId,
-      status: input.status,
-      primaryEmail: primaryEmail(input.attrs),
-      attrs: input.attrs,
-      passwordHash,
-      at: new Date(),
-    };
-    const audit = { type: 'user.created', before: null, after: auditSnapshot(input) };
+    const at = new Date();
+    let passwordHash: string | null | undefined;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      // The rule generation is read before the references are checked: a staff member or
+      // site deleted after the check moves it on (fenceUserWrites), and the write below
+      // then stores nothing and is prepared again.
       const set = await this.memberships.ruleSet(this.pool, ctx.tenantId);
+      // The care directory checks and completes the care extension (src/care/user-care.ts).
+      const { input } = await prepareUserWrite(this.pool, ctx, undefined, requested);
+      passwordHash ??= input.password === undefined ? null : await hashPassword(input.password);
+      const row: UserRowWrite = {
+        id,
+        userName: input.userName,
+        externalId: input.externalId,
+        status: input.status,
+        primaryEmail: primaryEmail(input.attrs),
+        attrs: input.attrs,
+        passwordHash,
+        at,
+      };
+      const audit = { type: 'user.created', before: null, after: auditSnapshot(input) };
       const statements: Statement[] = [
         ruleLock(ctx.tenantId, 'shared'),
         this.memberships.statement(set, ctx, row, { transition: undefined, audit }),
@@ -158,7 +163,7 @@ export class UserDirectory {
       }
       const outcome = UserMemberships.outcome(results[1] as pg.QueryResult);
       if (outcome) return { ...userFromRow(outcome.row), groups: outcome.groups };
-      // A rule changed since this process compiled the tenant's rules: nothing was stored.
+      // A rule, or something the account refers to, changed since the rules were compiled.
       this.memberships.forget(ctx.tenantId);
     }
     throw new DirectoryError('conflict', 'the group rules keep changing; try again');

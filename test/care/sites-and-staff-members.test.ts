@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ruleLock } from '../../src/directory/rule-sql.ts';
 import { createTestApp, type TestApp } from '../helpers/test-app.ts';
-import { CARE, createSite, createUser, PATCH, SITE, STAFF } from './data/care-fixtures.ts';
+import { CARE, createSite, createUser, PATCH, SITE, STAFF, USER } from './data/care-fixtures.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -227,5 +228,96 @@ describe('/Bulk with care resources', () => {
     expect(res.status).toBe(200);
     const body = await res.json();
     expect(body.Operations.map((o: { status: string }) => o.status)).toEqual(['201', '201']);
+  });
+});
+
+describe('Staff member references under concurrent writes', () => {
+  it('Should copy a renamed staff member into its users, each with a new version', async () => {
+    const staff = await createStaff({ displayName: 'Lina Lund' });
+    const user = await createUser(t, 'rename.user', { staffMembers: [{ value: staff.id }] });
+    const before = await t.request('GET', `/scim/v2/Users/${user.id}`);
+    const etag = before.headers.get('etag');
+    const renamed = await t.request('PATCH', `/scim/v2/StaffMembers/${staff.id}`, {
+      body: {
+        schemas: [PATCH],
+        Operations: [{ op: 'replace', path: 'displayName', value: 'Lina Lund-Berg' }],
+      },
+    });
+    expect(renamed.status, await renamed.clone().text()).toBe(200);
+    const after = await t.request('GET', `/scim/v2/Users/${user.id}`);
+    expect((await after.json())[CARE].staffMembers).toEqual([
+      { value: staff.id, display: 'Lina Lund-Berg' },
+    ]);
+    expect(after.headers.get('etag')).not.toBe(etag);
+    const listed = await (
+      await t.request(
+        'GET',
+        `/scim/v2/Users?filter=${encodeURIComponent('userName eq "rename.user"')}`,
+      )
+    ).json();
+    expect(listed.Resources[0][CARE].staffMembers[0].display).toBe('Lina Lund-Berg');
+  });
+
+  it('Should make a staff member delete wait for a user write in flight, then refuse it', async () => {
+    const staff = await createStaff({ displayName: 'Mats Moberg' });
+    const user = await createUser(t, 'in.flight', {});
+    const tenantId = (await t.services.directory.tenants.findByName('default'))?.id as string;
+    // A user write in flight: it holds the tenant's rule lock (shared) as every user write
+    // does, and is linking the staff member when the delete arrives.
+    const writer = await t.services.db.pool.connect();
+    try {
+      await writer.query('begin');
+      await writer.query(ruleLock(tenantId, 'shared'));
+      let settled = false;
+      const deleted = t.request('DELETE', `/scim/v2/StaffMembers/${staff.id}`).finally(() => {
+        settled = true;
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(settled).toBe(false);
+      await writer.query(
+        `update users set attrs = jsonb_set(attrs, array[$2], jsonb_build_object('staffMembers',
+           jsonb_build_array(jsonb_build_object('value', $3::text)))) where id = $1`,
+        [user.id, CARE, staff.id],
+      );
+      await writer.query('commit');
+      const res = await deleted;
+      expect(res.status).toBe(409);
+      expect((await res.json()).detail).toContain('linked to users');
+    } finally {
+      writer.release();
+    }
+    expect((await t.request('GET', `/scim/v2/StaffMembers/${staff.id}`)).status).toBe(200);
+  });
+
+  it('Should never leave a user pointing at a staff member deleted while it was created', async () => {
+    const pairs = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        const staff = await createStaff({ displayName: `Race ${i}` });
+        const [created, deleted] = await Promise.all([
+          t.request('POST', '/scim/v2/Users', {
+            body: {
+              schemas: [USER, CARE],
+              userName: `race.${i}`,
+              [CARE]: { staffMembers: [{ value: staff.id }] },
+            },
+          }),
+          t.request('DELETE', `/scim/v2/StaffMembers/${staff.id}`),
+        ]);
+        return { staff: staff.id, created: created.status, deleted: deleted.status };
+      }),
+    );
+    for (const p of pairs) {
+      // Either the user was linked and the delete refused, or the delete won and the
+      // create was refused: never both.
+      expect([`${p.created}/${p.deleted}`], JSON.stringify(p)).toEqual([
+        expect.stringMatching(/^(201\/409|400\/204)$/),
+      ]);
+    }
+    const { rows } = await t.services.db.pool.query(
+      `select u.user_name from users u, jsonb_array_elements(u.attrs->$1->'staffMembers') s(v)
+       where not exists (select 1 from staff_members m where m.id = (s.v->>'value')::uuid)`,
+      [CARE],
+    );
+    expect(rows).toEqual([]);
   });
 });
