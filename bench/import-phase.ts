@@ -1,8 +1,8 @@
 /**
- * The CSV import phase of `npm run bench` (issue 6): one `POST /admin/v1/imports?mode=create`
- * of a `--users`-row file, streamed from disk, timed end to end. Target: 100,000 rows in
- * under 60 s on PostgreSQL. The rows are users of their own (`import.user.N`), beside the
- * SCIM phases' users.
+ * The CSV import phases of `npm run bench` (issue 6): one `POST /admin/v1/imports?mode=create`
+ * of a `--users`-row file, streamed from disk, timed end to end, then one `mode=update` of
+ * the same rows (a new title each). Target: 100,000 rows in under 60 s on PostgreSQL. The
+ * rows are users of their own (`import.user.N`), beside the SCIM phases' users.
  *
  * Run alone (`npx tsx bench/import-phase.ts --rows 100000`) it imports in-process into a
  * scratch database on BENCH_DATABASE_URL's server, without HTTP, and prints the result.
@@ -55,6 +55,7 @@ export async function writeUpdateFile(file: string, rows: number): Promise<numbe
 
 interface ImportResponse {
   created?: number;
+  updated?: number;
   failed?: number;
   failures?: { line: number; reason: string }[];
 }
@@ -64,6 +65,7 @@ function postFile(
   port: number,
   token: string,
   file: string,
+  query: string,
 ): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request(
@@ -71,7 +73,7 @@ function postFile(
         host: '127.0.0.1',
         port,
         method: 'POST',
-        path: '/admin/v1/imports?mode=create',
+        path: `/admin/v1/imports?${query}`,
         headers: {
           authorization: `Bearer ${token}`,
           'content-type': 'text/csv',
@@ -92,7 +94,7 @@ function postFile(
   });
 }
 
-/** The timed import of `users` rows over HTTP, as one phase of the report. */
+/** The timed imports of `users` rows over HTTP (create, then update), as phases of the report. */
 export async function importPhase(opts: {
   port: number;
   /** A token of the bench tenant with the scope `admin`. */
@@ -100,42 +102,62 @@ export async function importPhase(opts: {
   users: number;
   rss: RSSSampler;
   log: (message: string) => void;
-}): Promise<PhaseResult> {
+}): Promise<PhaseResult[]> {
   const work = mkdtempSync(join(tmpdir(), 'cb-import-'));
   try {
-    const file = join(work, 'users.csv');
-    const bytes = await writeImportFile(file, opts.users);
+    const creates = join(work, 'users.csv');
+    const updates = join(work, 'updates.csv');
+    const createBytes = await writeImportFile(creates, opts.users);
+    await writeUpdateFile(updates, opts.users);
     opts.log(
-      `importing ${opts.users} rows (${(bytes / 1e6).toFixed(1)} MB) through POST /admin/v1/imports`,
+      `importing ${opts.users} rows (${(createBytes / 1e6).toFixed(1)} MB) through POST /admin/v1/imports, then updating them`,
     );
-    opts.rss.resetPeak();
-    const t0 = performance.now();
-    const res = await postFile(opts.port, opts.adminToken, file);
-    const ms = performance.now() - t0;
-    let parsed: ImportResponse = {};
-    try {
-      parsed = JSON.parse(res.body) as ImportResponse;
-    } catch {}
-    const ok = res.status === 200 && parsed.created === opts.users;
-    const seconds = ms / 1000;
-    return {
-      name: `CSV import (create, ${opts.users} rows, 1 request)`,
-      clients: 1,
-      requests: 1,
-      errors: ok ? 0 : 1,
-      errorSample: ok ? undefined : `${res.status}: ${res.body.slice(0, 300)}`,
-      seconds,
-      opsPerSec: 1 / seconds,
-      // One request is not a latency distribution: the p99 target is for the other phases.
-      p50: Number.NaN,
-      p99: Number.NaN,
-      maxRSSMB: opts.rss.peakMB(),
-      noRatio: true,
-      note: `CSV import: ${parsed.created ?? 0} of ${opts.users} rows created in ${seconds.toFixed(1)} s (${(opts.users / seconds).toFixed(0)} rows/s); target < ${IMPORT_TARGET.seconds} s for ${IMPORT_TARGET.rows.toLocaleString('en')} rows on PostgreSQL: ${opts.users >= IMPORT_TARGET.rows ? (ok && seconds < IMPORT_TARGET.seconds ? 'PASS' : 'FAIL') : 'n/a (fewer rows)'}`,
-    };
+    return [
+      await timedImport(opts, creates, 'create', 'created'),
+      await timedImport(opts, updates, 'update', 'updated'),
+    ];
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+async function timedImport(
+  opts: Parameters<typeof importPhase>[0],
+  file: string,
+  mode: 'create' | 'update',
+  count: 'created' | 'updated',
+): Promise<PhaseResult> {
+  opts.rss.resetPeak();
+  const t0 = performance.now();
+  const res = await postFile(opts.port, opts.adminToken, file, `mode=${mode}&matchOn=userName`);
+  const ms = performance.now() - t0;
+  let parsed: ImportResponse = {};
+  try {
+    parsed = JSON.parse(res.body) as ImportResponse;
+  } catch {}
+  const ok = res.status === 200 && parsed[count] === opts.users;
+  const seconds = ms / 1000;
+  const verdict =
+    opts.users >= IMPORT_TARGET.rows
+      ? ok && seconds < IMPORT_TARGET.seconds
+        ? 'PASS'
+        : 'FAIL'
+      : 'n/a (fewer rows)';
+  return {
+    name: `CSV import (${mode}, ${opts.users} rows, 1 request)`,
+    clients: 1,
+    requests: 1,
+    errors: ok ? 0 : 1,
+    errorSample: ok ? undefined : `${res.status}: ${res.body.slice(0, 300)}`,
+    seconds,
+    opsPerSec: 1 / seconds,
+    // One request is not a latency distribution: the p99 target is for the other phases.
+    p50: Number.NaN,
+    p99: Number.NaN,
+    maxRSSMB: opts.rss.peakMB(),
+    noRatio: true,
+    note: `CSV import (${mode}): ${parsed[count] ?? 0} of ${opts.users} rows ${count} in ${seconds.toFixed(1)} s (${(opts.users / seconds).toFixed(0)} rows/s); target < ${IMPORT_TARGET.seconds} s for ${IMPORT_TARGET.rows.toLocaleString('en')} rows on PostgreSQL: ${verdict}`,
+  };
 }
 
 /** Alone: an in-process import into a scratch PostgreSQL database, for quick measurements. */

@@ -565,7 +565,7 @@ async function main(): Promise<number> {
         .at(-1)
         ?.trim();
       if (adminToken)
-        phases.push(await importPhase({ port, adminToken, users: opts.users, rss, log }));
+        phases.push(...(await importPhase({ port, adminToken, users: opts.users, rss, log })));
     } finally {
       rulesClient.close();
       client.close();
