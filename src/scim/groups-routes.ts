@@ -3,6 +3,7 @@ import type { GroupRecord } from '../directory/group-record.ts';
 import type { AppEnv } from '../http/app-env.ts';
 import type { Services } from '../services.ts';
 import { groupInputFromSCIM, memberIds } from './group-input.ts';
+import { groupJSONWithMembers } from './group-members-json.ts';
 import { listRoute, projectionFrom, searchRoute } from './list-resources.ts';
 import { applyPatch } from './patch/apply-patch.ts';
 import { readJSONBody } from './read-body.ts';
@@ -10,7 +11,7 @@ import { etag, groupToSCIM } from './representation.ts';
 import { normaliseResource } from './resource-input.ts';
 import { directoryContext, ifMatchVersion, notModified } from './scim-context.ts';
 import { SCIMError } from './scim-error.ts';
-import { scimJSON } from './scim-json.ts';
+import { scimJSONText } from './scim-json.ts';
 
 /**
  * `/Groups` (RFC 7644 §3). Members are changed set-based by the directory; a group's
@@ -22,13 +23,18 @@ export function groupsRoutes(services: Services) {
   const base = `${config.publicUrl}/scim/v2`;
   const app = new Hono<AppEnv>();
 
-  const present = async (c: Parameters<typeof directoryContext>[0], group: GroupRecord) => {
+  /** The group as its response's JSON text, with its members when the projection shows them. */
+  const present = async (
+    c: Parameters<typeof directoryContext>[0],
+    group: GroupRecord,
+  ): Promise<string> => {
     const projection = projectionFrom(c, registry, 'Group');
-    const members = projection.needsMembers
-      ? (await directory.groups.membersOf(group.tenantId, [group.id])).get(group.id)
-      : undefined;
     c.header('ETag', etag(group.version));
-    return projection.apply(groupToSCIM(group, base, members));
+    if (!projection.needsMembers) return JSON.stringify(projection.apply(groupToSCIM(group, base)));
+    const text = await groupJSONWithMembers(services.db.pool, group, base, projection);
+    if (text !== undefined) return text;
+    const members = (await directory.groups.membersOf(group.tenantId, [group.id])).get(group.id);
+    return JSON.stringify(projection.apply(groupToSCIM(group, base, members)));
   };
 
   app.get('/', listRoute(services, 'Group'));
@@ -43,7 +49,7 @@ export function groupsRoutes(services: Services) {
       memberIds(resource),
     );
     c.header('Location', `${base}/Groups/${group.id}`);
-    return scimJSON(c, await present(c, group), 201);
+    return scimJSONText(c, await present(c, group), 201);
   });
 
   app.get('/:id', async (c) => {
@@ -52,7 +58,7 @@ export function groupsRoutes(services: Services) {
       c.header('ETag', etag(group.version));
       return c.body(null, 304);
     }
-    return scimJSON(c, await present(c, group));
+    return scimJSONText(c, await present(c, group));
   });
 
   app.put('/:id', async (c) => {
@@ -67,7 +73,7 @@ export function groupsRoutes(services: Services) {
       }),
       { ifMatch: ifMatchVersion(c) },
     );
-    return scimJSON(c, await present(c, group));
+    return scimJSONText(c, await present(c, group));
   });
 
   app.patch('/:id', async (c) => {
@@ -94,7 +100,7 @@ export function groupsRoutes(services: Services) {
       c.header('ETag', etag(group.version));
       return c.body(null, 204);
     }
-    return scimJSON(c, await present(c, group));
+    return scimJSONText(c, await present(c, group));
   });
 
   app.delete('/:id', async (c) => {
