@@ -1,4 +1,4 @@
-import type { Queryable } from '../db/sql.ts';
+import { type Queryable, statementName } from '../db/sql.ts';
 import type { DirectoryContext } from './actor.ts';
 import { groupVersionBumps, tenantRuleCases, type UserWriteAudit } from './user-memberships.ts';
 
@@ -6,9 +6,9 @@ import { groupVersionBumps, tenantRuleCases, type UserWriteAudit } from './user-
  * $1 tenant, $2 user ids, $3 actor type, $4 actor id, $5 audit type, $6 request id, $7 rule
  * group ids, $8 the audit `before` of each user (a JSON array in the order of $2), $9
  * their `after`, $10 whether each user left `active` with this write (its manual
- * memberships end too).
+ * memberships end too), $11 the request of each user's write ($6 when null).
  */
-const FIXED = 10;
+const FIXED = 11;
 
 /**
  * The tenant's rule generation moved on since the batch was prepared (a rule changed, or
@@ -26,6 +26,8 @@ export interface BatchMember {
   audit: UserWriteAudit;
   /** The write moved the account out of `active`. */
   leaving?: boolean;
+  /** The request this user's write came in (coalesced creates); else the context's. */
+  requestId?: string | null;
 }
 
 /**
@@ -50,19 +52,26 @@ export async function syncMemberships(
   if (users.length === 0) return { added: 0, removed: 0 };
   const { generation, groupIds, cases, params } = await tenantRuleCases(tx, ctx.tenantId, FIXED);
   if (opts.generation !== undefined && generation !== opts.generation) throw new StaleBatch();
-  const { rows } = await tx.query<{ added: number; removed: number }>(statement(cases), [
-    ctx.tenantId,
-    users.map((u) => u.id),
-    ctx.actor.type,
-    ctx.actor.id,
-    users[0]?.audit.type,
-    ctx.requestId,
-    groupIds,
-    JSON.stringify(users.map((u) => u.audit.before)),
-    JSON.stringify(users.map((u) => u.audit.after)),
-    users.map((u) => u.leaving === true),
-    ...params,
-  ]);
+  const text = statement(cases);
+  const { rows } = await tx.query<{ added: number; removed: number }>({
+    // Named (parsed once per connection) while the process has names to spare.
+    name: statementName(text),
+    text,
+    values: [
+      ctx.tenantId,
+      users.map((u) => u.id),
+      ctx.actor.type,
+      ctx.actor.id,
+      users[0]?.audit.type,
+      ctx.requestId,
+      groupIds,
+      JSON.stringify(users.map((u) => u.audit.before)),
+      JSON.stringify(users.map((u) => u.audit.after)),
+      users.map((u) => u.leaving === true),
+      users.map((u) => u.requestId ?? null),
+      ...params,
+    ],
+  });
   return { added: rows[0]?.added ?? 0, removed: rows[0]?.removed ?? 0 };
 }
 
@@ -82,8 +91,8 @@ function statement(cases: string[]): string {
           from ${cte} m where m.user_id = s.user_id having count(*) > 0), '{}'::jsonb)`;
   return `
     with subjects as (
-      select s.user_id, s.leaving, s.ord
-      from unnest($2::uuid[], $10::boolean[]) with ordinality as s(user_id, leaving, ord)
+      select s.user_id, s.leaving, s.request_id, s.ord
+      from unnest($2::uuid[], $10::boolean[], $11::text[]) with ordinality as s(user_id, leaving, request_id, ord)
     ), hit as (${hit}),
     wanted as (
       select user_id, group_id, 'rule'::text as source from hit
@@ -107,7 +116,7 @@ function statement(cases: string[]): string {
       select $1, $3, $4, 'user', s.user_id, $5,
         nullif($8::jsonb -> (s.ord::int - 1), 'null'::jsonb),
         ($9::jsonb -> (s.ord::int - 1)) || ${listed('ins')} || ${listed('del')},
-        $6
+        coalesce(s.request_id, $6)
       from subjects s order by s.ord
     )
     select (select count(*) from ins)::int as added, (select count(*) from del)::int as removed`;

@@ -1,11 +1,13 @@
 import type pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
+import { CARE_USER_SCHEMA } from '../care/care-extension.ts';
 import { prepareUserWrite } from '../care/user-care.ts';
-import { type Statement, sendBatch, withTransaction } from '../db/sql.ts';
+import { BatchedTransaction, type Statement, sendBatch, withTransaction } from '../db/sql.ts';
 import type { DirectoryContext } from './actor.ts';
 import { DirectoryError } from './directory-error.ts';
 import { hashPassword } from './passwords.ts';
 import { lockRules, RULE_LOCK_SHARED } from './rule-sql.ts';
+import { groupsFromColumn, userGroupsJSON } from './user-groups-sql.ts';
 import { type BatchMember, StaleBatch, syncMemberships } from './user-memberships-batch.ts';
 import {
   auditSnapshot,
@@ -19,13 +21,22 @@ import {
 
 /** The outcome of one input of a batch, in the order given. */
 export type BatchCreateOutcome =
-  | { ok: true; id: string; userName: string }
+  | { ok: true; id: string; userName: string; user?: UserRecord }
   | { ok: false; error: DirectoryError };
+
+/** What a batch of creates answers beside each outcome. */
+export interface BatchCreateOptions {
+  /** Each created account as a create answers it (its row and groups): one more read. */
+  answers?: boolean;
+  /** The request each input came in, for its audit event (else the context's). */
+  requestIds?: (string | null)[];
+}
 
 // One statement inserts the batch's rows (a row whose userName or primary email is taken,
 // by another account or by an earlier row of the batch, is skipped) with a change event
-// each, after taking the tenant's rule lock (shared), as a single user write does.
-const INSERT_MANY = `
+// each, after taking the tenant's rule lock (shared), as a single user write does; it
+// returns the stored rows when the batch answers with them, else their ids.
+const insertMany = (answers: boolean) => `
   with l as (${RULE_LOCK_SHARED('$1')}), x as (
     select * from jsonb_to_recordset($2::jsonb) as x(id uuid, user_name text, external_id text,
       status text, primary_email text, attrs jsonb, password_hash text, ord int)
@@ -36,12 +47,12 @@ const INSERT_MANY = `
     select id, $1, user_name, external_id, status, primary_email, attrs, password_hash, 1, $3, $3
     from x order by ord
     on conflict do nothing
-    returning id
+    returning *
   ), c as (
     insert into change_events (tenant_id, resource_type, resource_id, operation, version)
     select $1, 'User', id, 'created', 1 from u
   )
-  select id from u`;
+  select ${answers ? '*' : 'id'} from u`;
 
 /**
  * Creates many accounts in one transaction, as `users.create` creates one: the care
@@ -56,10 +67,11 @@ export async function createUsers(
   pool: pg.Pool,
   ctx: DirectoryContext,
   requested: UserInput[],
+  opts: BatchCreateOptions = {},
 ): Promise<BatchCreateOutcome[]> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await createUsersOnce(pool, ctx, requested);
+      return await createUsersOnce(pool, ctx, requested, opts);
     } catch (err) {
       if (!(err instanceof StaleBatch)) throw err;
       if (attempt >= MAX_ATTEMPTS) {
@@ -76,27 +88,44 @@ async function createUsersOnce(
   pool: pg.Pool,
   ctx: DirectoryContext,
   requested: UserInput[],
+  opts: BatchCreateOptions,
 ): Promise<BatchCreateOutcome[]> {
   // Read before the references are checked; the batch is stored only if it still holds.
-  const { rows: tenant } = await pool.query<{ generation: string }>(
-    'select rule_generation as generation from tenants where id = $1',
-    [ctx.tenantId],
-  );
-  const generation = Number(tenant[0]?.generation ?? 0);
+  // Inputs without the care extension refer to nothing that a delete could take away.
+  let generation: number | undefined;
+  if (requested.some((input) => CARE_USER_SCHEMA in input.attrs)) {
+    const { rows: tenant } = await pool.query<{ generation: string }>(
+      'select rule_generation as generation from tenants where id = $1',
+      [ctx.tenantId],
+    );
+    generation = Number(tenant[0]?.generation ?? 0);
+  }
   const outcomes: (BatchCreateOutcome | undefined)[] = new Array(requested.length);
   const prepared: { ord: number; input: UserInput; id: string; passwordHash: string | null }[] = [];
-  for (const [ord, input] of requested.entries()) {
-    try {
-      const { input: ready } = await prepareUserWrite(pool, ctx, undefined, input);
-      const passwordHash = ready.password === undefined ? null : await hashPassword(ready.password);
-      prepared.push({ ord, input: ready, id: uuidv7(), passwordHash });
-    } catch (err) {
-      if (!(err instanceof DirectoryError)) throw err;
-      outcomes[ord] = { ok: false, error: err };
-    }
+  // Side by side: a care input's reference check is a query, and a batch holds hundreds.
+  const ready = await Promise.allSettled(
+    requested.map(async (input) => {
+      const { input: next } = await prepareUserWrite(pool, ctx, undefined, input);
+      const passwordHash = next.password === undefined ? null : await hashPassword(next.password);
+      return { input: next, passwordHash };
+    }),
+  );
+  for (const [ord, r] of ready.entries()) {
+    if (r.status === 'fulfilled') {
+      prepared.push({
+        ord,
+        input: r.value.input,
+        id: uuidv7(),
+        passwordHash: r.value.passwordHash,
+      });
+    } else if (r.reason instanceof DirectoryError) {
+      outcomes[ord] = { ok: false, error: r.reason };
+    } else throw r.reason;
   }
-  const created = await withTransaction(pool, async (tx) => {
-    const { rows } = await tx.query<{ id: string }>(INSERT_MANY, [
+  const insert: Statement = {
+    name: `users_insert_many_${opts.answers ? 'rows' : 'ids'}`,
+    text: insertMany(opts.answers === true),
+    values: [
       ctx.tenantId,
       JSON.stringify(
         prepared.map((p) => ({
@@ -111,20 +140,57 @@ async function createUsersOnce(
         })),
       ),
       new Date(),
-    ]);
-    const ids = new Set(rows.map((r) => r.id));
-    const done = prepared.filter((p) => ids.has(p.id));
+    ],
+  };
+  // Three round trips: BEGIN with the rows; the memberships (after reading the rules);
+  // the answers' groups with COMMIT.
+  const { tx, results } = await BatchedTransaction.begin(pool, [insert]);
+  let created: Map<string, UserRecord | undefined>;
+  let committed = false;
+  try {
+    const rows = (results[0]?.rows ?? []) as UserRow[];
+    const stored = new Map(rows.map((r) => [r.id, r]));
+    const done = prepared.filter((p) => stored.has(p.id));
     await syncMemberships(
-      tx,
+      tx.queryable,
       ctx,
       done.map((p) => ({
         id: p.id,
+        requestId: opts.requestIds?.[p.ord] ?? ctx.requestId,
         audit: { type: 'user.created', before: null, after: auditSnapshot(p.input) },
       })),
-      { generation },
+      generation === undefined ? {} : { generation },
     );
-    return ids;
-  });
+    const answers = opts.answers === true && done.length > 0;
+    committed = true; // commit() ends the transaction whether or not it fails
+    const [groups] = await tx.commit(
+      answers
+        ? [
+            {
+              name: 'users_batch_groups',
+              text: `select u.id, ${userGroupsJSON('u.id')} as groups from unnest($1::uuid[]) as u(id)`,
+              values: [done.map((p) => p.id)],
+            },
+          ]
+        : [],
+    );
+    const groupsOf = new Map(
+      ((groups?.rows ?? []) as { id: string; groups: unknown }[]).map((g) => [
+        g.id,
+        groupsFromColumn(g.groups) ?? [],
+      ]),
+    );
+    created = new Map(
+      done.map((p) => [
+        p.id,
+        answers
+          ? { ...userFromRow(stored.get(p.id) as UserRow), groups: groupsOf.get(p.id) ?? [] }
+          : undefined,
+      ]),
+    );
+  } finally {
+    if (!committed) await tx.rollback();
+  }
   const skipped = prepared.filter((p) => !created.has(p.id));
   const taken = await takenNames(
     pool,
@@ -133,7 +199,13 @@ async function createUsersOnce(
   );
   for (const p of prepared) {
     if (created.has(p.id)) {
-      outcomes[p.ord] = { ok: true, id: p.id, userName: p.input.userName };
+      const user = created.get(p.id);
+      outcomes[p.ord] = {
+        ok: true,
+        id: p.id,
+        userName: p.input.userName,
+        ...(user ? { user } : {}),
+      };
     } else {
       const message = taken.has(p.input.userName.toLowerCase())
         ? `userName ${p.input.userName} is already in use`

@@ -10,6 +10,7 @@ import {
   withTransaction,
 } from '../db/sql.ts';
 import type { DirectoryContext } from './actor.ts';
+import { CreateCoalescer } from './create-coalescer.ts';
 import { DirectoryError } from './directory-error.ts';
 import { hashPassword } from './passwords.ts';
 import { lockRules, ruleLock } from './rule-sql.ts';
@@ -99,10 +100,18 @@ function linkIdentityStatement(tenantId: string, userId: string, identity: Linke
 
 /** The one write path for accounts, plus the reads the doors need. */
 export class UserDirectory {
+  private readonly coalescer: CreateCoalescer;
+
   constructor(
     private readonly pool: pg.Pool,
     private readonly memberships: UserMemberships = new UserMemberships(),
-  ) {}
+  ) {
+    this.coalescer = new CreateCoalescer(
+      (ctx, input) => this.createOne(ctx, input),
+      (ctx, inputs, requestIds) =>
+        createUsers(this.pool, ctx, inputs, { answers: true, requestIds }),
+    );
+  }
 
   async get(tenantId: string, id: string): Promise<UserRecord> {
     if (!isResourceId(id)) throw new DirectoryError('notFound', `user ${id} not found`);
@@ -117,11 +126,21 @@ export class UserDirectory {
   }
 
   /**
-   * Creates an account; refuses a userName or primary email already in use. The rule
-   * lock, the account with its memberships and audit event, and the commit go to the
-   * database in one round trip.
+   * Creates an account; refuses a userName or primary email already in use. Creates of
+   * one tenant and actor that arrive while one is on its way are sent together, set-based
+   * (create-coalescer.ts); one alone goes in one round trip: the rule lock, the account
+   * with its memberships and audit event, and the commit.
    */
-  async create(
+  create(
+    ctx: DirectoryContext,
+    requested: UserInput,
+    opts: { identity?: LinkedIdentity } = {},
+  ): Promise<UserRecord> {
+    if (opts.identity) return this.createOne(ctx, requested, opts);
+    return this.coalescer.create(ctx, requested);
+  }
+
+  private async createOne(
     ctx: DirectoryContext,
     requested: UserInput,
     opts: { identity?: LinkedIdentity } = {},

@@ -1,0 +1,101 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../helpers/test-app.ts';
+import { rulesClient, USER } from '../rules/data/rules-client.ts';
+
+// Many POSTs at once, as Okta and Entra provision an organisation: the directory sends
+// those that arrive while a create is in flight together (src/directory/create-coalescer.ts).
+// Each must still get exactly the answer, error and audit event it would get alone.
+let t: TestApp;
+let scim: ReturnType<typeof rulesClient>;
+beforeAll(async () => {
+  t = await createTestApp();
+  scim = rulesClient(t);
+});
+afterAll(async () => {
+  await t.close();
+});
+
+const CARE = 'urn:ietf:params:scim:schemas:extension:carebridge:2.0:User';
+
+const post = (userName: string, requestId: string, extra: Record<string, unknown> = {}) =>
+  t.request('POST', '/scim/v2/Users', {
+    body: { schemas: [USER], userName, ...extra },
+    headers: { 'x-request-id': requestId },
+  });
+
+describe('Concurrent creates', () => {
+  it('Should answer each of 40 concurrent POSTs with its own account, groups and audit event', async () => {
+    const nurses = await scim.createGroup('Coalesced nurses', { rule: 'title eq "Nurse"' });
+    const responses = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        post(`wave.${i}`, `req-wave-${i}`, {
+          title: i % 2 === 0 ? 'Nurse' : 'Carer',
+          emails: [{ value: `wave.${i}@care.example`, primary: true }],
+        }),
+      ),
+    );
+    const bodies = await Promise.all(responses.map((r) => r.json()));
+    for (const [i, res] of responses.entries()) {
+      const body = bodies[i];
+      expect(res.status, JSON.stringify(body)).toBe(201);
+      expect(body).toMatchObject({
+        userName: `wave.${i}`,
+        emails: [{ value: `wave.${i}@care.example`, primary: true }],
+        meta: { resourceType: 'User', version: expect.any(String) },
+      });
+      expect(res.headers.get('location')).toBe(body.meta.location);
+      const groups = (body.groups ?? []).map((g: { display: string }) => g.display).sort();
+      expect(groups).toEqual(i % 2 === 0 ? ['All Users', 'Coalesced nurses'] : ['All Users']);
+      // The answer is what a later read returns.
+      const read = await (await t.request('GET', `/scim/v2/Users/${body.id}`)).json();
+      expect(read).toEqual(body);
+    }
+    const ids = bodies.map((b) => b.id);
+    const { rows } = await t.services.db.pool.query<{ subject_id: string; request_id: string }>(
+      `select subject_id, request_id from audit_events where type = 'user.created' and subject_id = any($1::uuid[])`,
+      [ids],
+    );
+    expect(rows).toHaveLength(40);
+    const requestOf = new Map(rows.map((r) => [r.subject_id, r.request_id]));
+    for (const [i, id] of ids.entries()) expect(requestOf.get(id)).toBe(`req-wave-${i}`);
+    const members = await scim.group(nurses.id);
+    expect(members.members).toHaveLength(20);
+  });
+
+  it('Should give each conflicting or invalid POST of a crowd its own error, and create the rest', async () => {
+    expect((await post('already.here', 'req-first')).status).toBe(201);
+    const names = [
+      'crowd.ok.1',
+      'ALREADY.HERE',
+      'crowd.twice',
+      'crowd.ok.2',
+      'crowd.twice',
+      'crowd.ok.3',
+    ];
+    const sent = names.map((n, i) => post(n, `req-crowd-${i}`));
+    // Refused by the care directory inside the batch (a staff member that does not exist).
+    const invalid = post('crowd.bad', 'req-bad', {
+      schemas: [USER, CARE],
+      [CARE]: { staffMembers: [{ value: '01a23458-0000-7000-8000-000000000000' }] },
+    });
+    const responses = await Promise.all(sent);
+    const statuses = responses.map((r) => r.status);
+    expect(statuses.filter((s) => s === 201)).toHaveLength(4);
+    expect(statuses[1]).toBe(409);
+    expect((await (responses[1] as Response).json()).scimType).toBe('uniqueness');
+    // Of two POSTs with one userName, exactly one wins.
+    expect([statuses[2], statuses[4]].sort()).toEqual([201, 409]);
+    const refused = await invalid;
+    expect(refused.status).toBe(400);
+    expect((await refused.json()).detail).toContain('there is no staff member');
+    const list = await (
+      await t.request('GET', `/scim/v2/Users?filter=${encodeURIComponent('userName sw "crowd."')}`)
+    ).json();
+    expect(list.Resources.map((u: { userName: string }) => u.userName).sort()).toEqual([
+      'crowd.ok.1',
+      'crowd.ok.2',
+      'crowd.ok.3',
+      'crowd.twice',
+    ]);
+  });
+});
