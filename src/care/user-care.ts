@@ -93,6 +93,7 @@ export async function prepareUserWrite(
   ctx: DirectoryContext,
   current: UserRecord | undefined,
   input: UserInput,
+  opts: { lookup?: ReferenceLookup } = {},
 ): Promise<{ input: UserInput; after: AfterWrite | undefined }> {
   const before = current ? careOf(current.attrs) : {};
   const ext = careOf(input.attrs);
@@ -127,7 +128,7 @@ export async function prepareUserWrite(
     after: { status: input.status, ext },
     granted: await targetGrants(db, ctx, actor, current?.id),
   });
-  await checkReferences(db, ctx, current?.id, ext, before);
+  await checkReferences(db, ctx, current?.id, ext, before, opts.lookup);
   computeEntitlements(ext, input.status);
   ext['status'] = input.status;
   return {
@@ -164,6 +165,7 @@ async function checkReferences(
   userId: string | undefined,
   ext: CareExtension,
   before: CareExtension,
+  lookup: ReferenceLookup | undefined,
 ): Promise<void> {
   const roles = rolesOf(ext);
   const links = linksOf(ext);
@@ -209,26 +211,12 @@ async function checkReferences(
     if (staff.length > 0) ext['staffMembers'] = before['staffMembers'];
     return;
   }
-  // One round trip checks every reference of the write.
-  const { rows } = await db.query<{
-    sites: { code: string; kind: string; parent: string | null }[] | null;
-    staff: { id: string; display: string }[] | null;
-    recipients: string[] | null;
-    multiple: boolean;
-  }>(
-    `select
-       (select jsonb_agg(jsonb_build_object('code', lower(s.attrs->>'code'), 'kind', coalesce(s.attrs->>'kind', 'site'),
-                                            'parent', lower(p.attrs->>'code')))
-          from sites s left join sites p on p.id = s.parent_id
-          where s.tenant_id = $1 and lower(s.attrs->>'code') = any($2::text[])) as sites,
-       (select jsonb_agg(jsonb_build_object('id', m.id, 'display', m.display_name))
-          from staff_members m where m.tenant_id = $1 and m.id = any($3::uuid[])) as staff,
-       (select array_agg(u.id::text) from users u
-          where u.tenant_id = $1 and u.id = any($4::uuid[]) and u.status <> 'deleted') as recipients,
-       coalesce((select (settings->>'multipleStaffMembersPerUser')::boolean from tenants where id = $1), false) as multiple`,
-    [ctx.tenantId, [...siteCodes], staff, links.map((l) => l.recipient)],
-  );
-  const found = rows[0];
+  // One round trip checks every reference of the write (or of a whole batch of writes).
+  const found = await (lookup ?? directReferences)(db, ctx.tenantId, {
+    siteCodes: [...siteCodes],
+    staff,
+    recipients: links.map((l) => l.recipient),
+  });
   const sites = new Map((found?.sites ?? []).map((s) => [s.code, s]));
   for (const r of roles) {
     const site = sites.get(r.site.toLowerCase());
@@ -361,4 +349,92 @@ export async function checkUserDelete(
       )
     : undefined;
   return follow ?? [];
+}
+
+/** What a write names: site and program codes (lower-cased), staff member and recipient ids. */
+export interface References {
+  siteCodes: string[];
+  staff: string[];
+  recipients: string[];
+}
+
+/** What of {@link References} exists in the tenant, and whether it links many staff members. */
+export interface FoundReferences {
+  sites: { code: string; kind: string; parent: string | null }[] | null;
+  staff: { id: string; display: string }[] | null;
+  recipients: string[] | null;
+  multiple: boolean;
+}
+
+/** Looks references up; a batch of writes shares one (see {@link batchedReferenceLookup}). */
+export type ReferenceLookup = (
+  db: Queryable,
+  tenantId: string,
+  refs: References,
+) => Promise<FoundReferences>;
+
+const REFERENCES_SQL = `select
+   (select jsonb_agg(jsonb_build_object('code', lower(s.attrs->>'code'), 'kind', coalesce(s.attrs->>'kind', 'site'),
+                                        'parent', lower(p.attrs->>'code')))
+      from sites s left join sites p on p.id = s.parent_id
+      where s.tenant_id = $1 and lower(s.attrs->>'code') = any($2::text[])) as sites,
+   (select jsonb_agg(jsonb_build_object('id', m.id, 'display', m.display_name))
+      from staff_members m where m.tenant_id = $1 and m.id = any($3::uuid[])) as staff,
+   (select array_agg(u.id::text) from users u
+      where u.tenant_id = $1 and u.id = any($4::uuid[]) and u.status <> 'deleted') as recipients,
+   coalesce((select (settings->>'multipleStaffMembersPerUser')::boolean from tenants where id = $1), false) as multiple`;
+
+const directReferences: ReferenceLookup = async (db, tenantId, refs) => {
+  const { rows } = await db.query<FoundReferences>({
+    name: 'care_references',
+    text: REFERENCES_SQL,
+    values: [tenantId, refs.siteCodes, refs.staff, refs.recipients],
+  });
+  return rows[0] as FoundReferences;
+};
+
+/**
+ * A lookup for the writes of one batch, prepared side by side: the lookups asked for
+ * before the event loop turns go to the database as one query over all their references
+ * (each write then checks its own against the shared answer).
+ */
+export function batchedReferenceLookup(): ReferenceLookup {
+  let pending:
+    | {
+        db: Queryable;
+        tenantId: string;
+        refs: References;
+        answer: Promise<FoundReferences>;
+      }
+    | undefined;
+  return (db, tenantId, refs) => {
+    if (pending && pending.db === db && pending.tenantId === tenantId) {
+      pending.refs.siteCodes.push(...refs.siteCodes);
+      pending.refs.staff.push(...refs.staff);
+      pending.refs.recipients.push(...refs.recipients);
+      return pending.answer;
+    }
+    const batch = {
+      db,
+      tenantId,
+      refs: {
+        siteCodes: [...refs.siteCodes],
+        staff: [...refs.staff],
+        recipients: [...refs.recipients],
+      },
+    };
+    const answer = new Promise<FoundReferences>((resolve, reject) => {
+      setImmediate(() => {
+        if (pending?.answer === answer) pending = undefined;
+        const unique = (list: string[]) => [...new Set(list)];
+        directReferences(db, tenantId, {
+          siteCodes: unique(batch.refs.siteCodes),
+          staff: unique(batch.refs.staff),
+          recipients: unique(batch.refs.recipients),
+        }).then(resolve, reject);
+      });
+    });
+    pending = { ...batch, answer };
+    return answer;
+  };
 }

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import { CARE_USER_SCHEMA } from '../care/care-extension.ts';
-import { prepareUserWrite } from '../care/user-care.ts';
+import { batchedReferenceLookup, prepareUserWrite } from '../care/user-care.ts';
 import { BatchedTransaction, type Statement, sendBatch, withTransaction } from '../db/sql.ts';
 import type { DirectoryContext } from './actor.ts';
 import { DirectoryError } from './directory-error.ts';
@@ -102,10 +102,11 @@ async function createUsersOnce(
   }
   const outcomes: (BatchCreateOutcome | undefined)[] = new Array(requested.length);
   const prepared: { ord: number; input: UserInput; id: string; passwordHash: string | null }[] = [];
-  // Side by side: a care input's reference check is a query, and a batch holds hundreds.
+  // Side by side, their reference checks one query for the batch (batchedReferenceLookup).
+  const lookup = batchedReferenceLookup();
   const ready = await Promise.allSettled(
     requested.map(async (input) => {
-      const { input: next } = await prepareUserWrite(pool, ctx, undefined, input);
+      const { input: next } = await prepareUserWrite(pool, ctx, undefined, input, { lookup });
       const passwordHash = next.password === undefined ? null : await hashPassword(next.password);
       return { input: next, passwordHash };
     }),

@@ -16,6 +16,8 @@ afterAll(async () => {
 });
 
 const CARE = 'urn:ietf:params:scim:schemas:extension:carebridge:2.0:User';
+const SITE = 'urn:ietf:params:scim:schemas:carebridge:2.0:Site';
+const STAFF = 'urn:ietf:params:scim:schemas:carebridge:2.0:StaffMember';
 
 const post = (userName: string, requestId: string, extra: Record<string, unknown> = {}) =>
   t.request('POST', '/scim/v2/Users', {
@@ -97,5 +99,44 @@ describe('Concurrent creates', () => {
       'crowd.ok.3',
       'crowd.twice',
     ]);
+  });
+
+  it('Should check the care references of a crowd of POSTs together, each against its own', async () => {
+    const site = async (code: string) =>
+      t.request('POST', '/scim/v2/Sites', {
+        body: { schemas: [SITE], code, displayName: code },
+      });
+    expect((await site('crowd-north')).status).toBe(201);
+    expect((await site('crowd-south')).status).toBe(201);
+    const staff = await Promise.all(
+      ['Nils', 'Oda'].map(async (displayName) =>
+        (
+          await t.request('POST', '/scim/v2/StaffMembers', {
+            body: { schemas: [STAFF], displayName },
+          })
+        ).json(),
+      ),
+    );
+    const care = (i: number) => ({
+      schemas: [USER, CARE],
+      [CARE]: {
+        roles: [
+          { site: i === 3 ? 'crowd-west' : i % 2 ? 'crowd-north' : 'crowd-south', role: 'staff' },
+        ],
+        staffMembers: [{ value: staff[i % 2].id }],
+      },
+    });
+    const responses = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => post(`care.crowd.${i}`, `req-care-${i}`, care(i))),
+    );
+    const bodies = await Promise.all(responses.map((r) => r.json()));
+    expect(responses.map((r) => r.status)).toEqual([201, 201, 201, 400, 201, 201, 201, 201]);
+    expect(bodies[3].detail).toBe('there is no site crowd-west');
+    for (const i of [0, 1, 2, 4, 5, 6, 7]) {
+      expect(bodies[i][CARE].staffMembers).toEqual([
+        { value: staff[i % 2].id, display: i % 2 ? 'Oda' : 'Nils' },
+      ]);
+      expect(bodies[i][CARE].roles[0].site).toBe(i % 2 ? 'crowd-north' : 'crowd-south');
+    }
   });
 });
