@@ -374,6 +374,67 @@ describe('staff members, groups and the import page', () => {
     expect((await ua.send('GET', `${BASE}/admin/import/runs/not-a-run`)).status).toBe(404);
   });
 
+  it('Should refuse an upload whose CSRF token is missing or wrong, and one over the limit', async () => {
+    const { ua } = await signIn('ada.admin');
+    const runsBefore = await t.services.db.pool.query('select count(*)::int as n from import_runs');
+    for (const token of ['forged', undefined]) {
+      const form = new FormData();
+      if (token) form.set('_csrf', token);
+      form.set('mode', 'create');
+      form.set(
+        'file',
+        new File(['email,username,language\nx@care.example,forged.x,en\n'], 'x.csv'),
+      );
+      const res = await ua.send('POST', `${BASE}/admin/import`, form);
+      expect(res.status).toBe(403);
+      expect(await res.text()).toBe('the form is stale: reload the page');
+    }
+    // The token after the file (a crafted form) is refused too: the file is not kept.
+    const late = new FormData();
+    late.set('mode', 'create');
+    late.set('file', new File(['email,username,language\nx@care.example,late.x,en\n'], 'x.csv'));
+    late.set('_csrf', await csrfOf(ua, '/admin/import'));
+    expect((await ua.send('POST', `${BASE}/admin/import`, late)).status).toBe(403);
+    const runsAfter = await t.services.db.pool.query('select count(*)::int as n from import_runs');
+    expect(runsAfter.rows[0].n).toBe(runsBefore.rows[0].n);
+
+    const big = new FormData();
+    big.set('_csrf', await csrfOf(ua, '/admin/import'));
+    big.set('mode', 'create');
+    big.set('file', new File([Buffer.alloc(21 * 1024 * 1024, 'a')], 'big.csv'));
+    const tooBig = await ua.send('POST', `${BASE}/admin/import`, big);
+    expect(tooBig.status).toBe(413);
+
+    // Streamed without a length: the file is cut off at the limit as it is written.
+    const csrf = await csrfOf(ua, '/admin/import');
+    const part = (name: string, value: string) =>
+      `--B\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
+    const chunks = [
+      part('_csrf', csrf) + part('mode', 'create'),
+      '--B\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\nContent-Type: text/csv\r\n\r\nemail,username,language\n',
+      ...Array.from({ length: 21 }, () => 'a'.repeat(1024 * 1024)),
+      '\r\n--B--\r\n',
+    ];
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        const next = chunks.shift();
+        if (next === undefined) controller.close();
+        else controller.enqueue(new TextEncoder().encode(next));
+      },
+    });
+    const streamed = await t.app.request(`${BASE}/admin/import`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'multipart/form-data; boundary=B',
+        cookie: `cb_console=${ua.cookie('carebridge.test', 'cb_console')}`,
+      },
+      body,
+      duplex: 'half',
+    } as RequestInit);
+    expect(streamed.status).toBe(413);
+    expect(await streamed.text()).toContain('larger than the import limit of 20 MB');
+  });
+
   it('Should serve the templates to a signed-in administrator only', async () => {
     const { ua } = await signIn('ada.admin');
     const res = await ua.send('GET', `${BASE}/admin/import/templates/update`);

@@ -46,10 +46,6 @@ export function ImportPage(props: {
       <form method="post" action="/admin/import" enctype="multipart/form-data" id="import-form">
         <Csrf token={props.csrf} />
         <p>
-          <label for="file">CSV file</label>
-          <input id="file" name="file" type="file" accept=".csv,text/csv" required />
-        </p>
-        <p>
           <label for="mode">What to do</label>
           <select id="mode" name="mode">
             {IMPORT_MODES.map((m) => (
@@ -70,6 +66,11 @@ export function ImportPage(props: {
           <label for="invite" style="display:inline">
             Send invitations to created users
           </label>
+        </p>
+        {/* Last: the server reads the fields before it, then streams the file. */}
+        <p>
+          <label for="file">CSV file</label>
+          <input id="file" name="file" type="file" accept=".csv,text/csv" required />
         </p>
         <button type="submit">Import</button>
       </form>
