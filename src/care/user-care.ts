@@ -386,7 +386,6 @@ const REFERENCES_SQL = `select
 
 const directReferences: ReferenceLookup = async (db, tenantId, refs) => {
   const { rows } = await db.query<FoundReferences>({
-    name: 'care_references',
     text: REFERENCES_SQL,
     values: [tenantId, refs.siteCodes, refs.staff, refs.recipients],
   });

@@ -1,4 +1,4 @@
-import { type Queryable, statementName } from '../db/sql.ts';
+import type { Queryable } from '../db/sql.ts';
 import type { DirectoryContext } from './actor.ts';
 import { groupVersionBumps, tenantRuleCases, type UserWriteAudit } from './user-memberships.ts';
 
@@ -52,11 +52,10 @@ export async function syncMemberships(
   if (users.length === 0) return { added: 0, removed: 0 };
   const { generation, groupIds, cases, params } = await tenantRuleCases(tx, ctx.tenantId, FIXED);
   if (opts.generation !== undefined && generation !== opts.generation) throw new StaleBatch();
-  const text = statement(cases);
+  // Unnamed, so planned for each batch: a plan cached while the tables were small (the
+  // first batches of an import) would keep scanning them whole as they grow.
   const { rows } = await tx.query<{ added: number; removed: number }>({
-    // Named (parsed once per connection) while the process has names to spare.
-    name: statementName(text),
-    text,
+    text: statement(cases),
     values: [
       ctx.tenantId,
       users.map((u) => u.id),
@@ -75,6 +74,13 @@ export async function syncMemberships(
   return { added: rows[0]?.added ?? 0, removed: rows[0]?.removed ?? 0 };
 }
 
+/**
+ * The batch's users are found by id (the primary key). The tenant is checked as a filter
+ * the planner cannot drive with: a tenant's first thousands of accounts are not in the
+ * statistics yet, so an index on `tenant_id` looks like one row and would scan them all.
+ */
+const IN_TENANT = 'coalesce(u.tenant_id = $1, false)';
+
 function statement(cases: string[]): string {
   const hit =
     cases.length === 0
@@ -83,7 +89,7 @@ function statement(cases: string[]): string {
          from users u
          cross join lateral unnest(array_remove(array[${cases.join(', ')}], null)) as h(n)
          join unnest($7::uuid[]) with ordinality as r(group_id, n) on r.n = h.n
-         where u.tenant_id = $1 and u.id = any($2::uuid[]) and u.status = 'active'`;
+         where u.id = any($2::uuid[]) and ${IN_TENANT} and u.status = 'active'`;
   const listed = (
     cte: string,
   ) => `coalesce((select jsonb_build_object('${cte === 'ins' ? 'membershipsAdded' : 'membershipsRemoved'}',
@@ -99,7 +105,7 @@ function statement(cases: string[]): string {
       union all
       select u.id, g.id, 'system'::text from users u
       join groups g on g.tenant_id = $1 and g.kind = 'system'
-      where u.tenant_id = $1 and u.id = any($2::uuid[]) and u.status = 'active'
+      where u.id = any($2::uuid[]) and ${IN_TENANT} and u.status = 'active'
     ), ins as (
       insert into group_members (tenant_id, group_id, user_id, source)
       select $1, group_id, user_id, source from wanted
@@ -107,7 +113,8 @@ function statement(cases: string[]): string {
       returning group_id, user_id, source
     ), del as (
       delete from group_members gm using subjects s
-      where gm.tenant_id = $1 and gm.user_id = s.user_id and (gm.source <> 'manual' or s.leaving)
+      where gm.user_id = any($2::uuid[]) and gm.user_id = s.user_id and gm.tenant_id = $1
+        and (gm.source <> 'manual' or s.leaving)
         and not exists (select 1 from wanted w
                         where w.user_id = gm.user_id and w.group_id = gm.group_id and w.source = gm.source)
       returning gm.group_id, gm.user_id, gm.source

@@ -168,7 +168,7 @@ async function createUsersOnce(
       answers
         ? [
             {
-              name: 'users_batch_groups',
+              // Unnamed: planned for the tables as they are (see syncMemberships).
               text: `select u.id, ${userGroupsJSON('u.id')} as groups from unnest($1::uuid[]) as u(id)`,
               values: [done.map((p) => p.id)],
             },
