@@ -3,7 +3,7 @@ import type { GroupRecord } from '../directory/group-record.ts';
 import type { AppEnv } from '../http/app-env.ts';
 import type { Services } from '../services.ts';
 import { groupInputFromSCIM, memberIds } from './group-input.ts';
-import { groupJSONWithMembers } from './group-members-json.ts';
+import { groupBodyWithMembers, MEMBERS_PER_CHUNK } from './group-members-json.ts';
 import { listRoute, projectionFrom, searchRoute } from './list-resources.ts';
 import { applyPatch } from './patch/apply-patch.ts';
 import { readJSONBody } from './read-body.ts';
@@ -23,16 +23,20 @@ export function groupsRoutes(services: Services) {
   const base = `${config.publicUrl}/scim/v2`;
   const app = new Hono<AppEnv>();
 
-  /** The group as its response's JSON text, with its members when the projection shows them. */
+  // The embedded database serves one transaction at a time: a streamed group, which reads
+  // from one snapshot, would hold it for as long as its reader takes. There it goes whole.
+  const perChunk = services.db.embedded ? Number.POSITIVE_INFINITY : MEMBERS_PER_CHUNK;
+
+  /** The group as its response's JSON, with its members when the projection shows them. */
   const present = async (
     c: Parameters<typeof directoryContext>[0],
     group: GroupRecord,
-  ): Promise<string> => {
+  ): Promise<string | ReadableStream<Uint8Array>> => {
     const projection = projectionFrom(c, registry, 'Group');
     c.header('ETag', etag(group.version));
     if (!projection.needsMembers) return JSON.stringify(projection.apply(groupToSCIM(group, base)));
-    const text = await groupJSONWithMembers(services.db.pool, group, base, projection);
-    if (text !== undefined) return text;
+    const body = await groupBodyWithMembers(services.db.pool, group, base, projection, perChunk);
+    if (body !== undefined) return body;
     const members = (await directory.groups.membersOf(group.tenantId, [group.id])).get(group.id);
     return JSON.stringify(projection.apply(groupToSCIM(group, base, members)));
   };

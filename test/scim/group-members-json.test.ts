@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { groupBodyWithMembers } from '../../src/scim/group-members-json.ts';
 import { compileProjection } from '../../src/scim/projection.ts';
 import { groupToSCIM } from '../../src/scim/representation.ts';
 import { createTestApp, SCIM_BASE, type TestApp } from '../helpers/test-app.ts';
@@ -71,6 +72,36 @@ describe('Group members as JSON text', () => {
       expect(await res.json()).toEqual(await rendered(query));
     });
   }
+
+  it('Should stream a group larger than a chunk, chunk by chunk, as the same JSON', async () => {
+    const group = await t.services.directory.groups.get(
+      (await t.services.directory.tenants.findByName('default'))?.id as string,
+      groupId,
+    );
+    for (const query of ['', 'attributes=members', 'excludedAttributes=meta']) {
+      for (const perChunk of [1, 2]) {
+        const params = new URLSearchParams(query);
+        const projection = compileProjection(
+          t.services.registry,
+          'Group',
+          params.get('attributes') ?? undefined,
+          params.get('excludedAttributes') ?? undefined,
+        );
+        const body = await groupBodyWithMembers(
+          t.services.db.pool,
+          group,
+          SCIM_BASE,
+          projection,
+          perChunk,
+        );
+        expect(body).toBeInstanceOf(ReadableStream);
+        const text = await new Response(body as ReadableStream).text();
+        expect(JSON.parse(text), `${query} by ${perChunk}`).toEqual(await rendered(query));
+      }
+    }
+    // The connection went back to the pool: the snapshot ended with the stream.
+    expect((await t.services.db.pool.query('select 1 as one')).rows[0].one).toBe(1);
+  });
 
   it('Should list each member once with its sources, ordered by id, display names escaped', async () => {
     const body = await (await t.request('GET', `/scim/v2/Groups/${groupId}`)).json();
