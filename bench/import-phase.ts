@@ -22,17 +22,17 @@ import type { RSSSampler } from './rss.ts';
 export const IMPORT_TARGET = { rows: 100_000, seconds: 60 };
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 
-/** Writes a create file of `rows` users to `file`, a row at a time (as a spreadsheet export would). */
-export async function writeImportFile(file: string, rows: number): Promise<number> {
+/** Writes `header` and `line(i)` for each of `rows` rows, a row at a time (as a spreadsheet export would). */
+async function writeRows(
+  file: string,
+  header: string,
+  rows: number,
+  line: (n: string) => string,
+): Promise<number> {
   const out = createWriteStream(file);
-  out.write(
-    `email,username,language,name.givenName,name.familyName,title,${ENTERPRISE}:employeeNumber\n`,
-  );
+  out.write(`${header}\n`);
   for (let i = 0; i < rows; i++) {
-    const n = String(i).padStart(6, '0');
-    const ok = out.write(
-      `import.user.${n}@example.org,import.user.${n},sv-SE,Import,User ${n},Carer,imp-${n}\n`,
-    );
+    const ok = out.write(`${line(String(i).padStart(6, '0'))}\n`);
     if (!ok) await new Promise<void>((r) => out.once('drain', () => r()));
   }
   out.end();
@@ -40,17 +40,19 @@ export async function writeImportFile(file: string, rows: number): Promise<numbe
   return statSync(file).size;
 }
 
+/** Writes a create file of `rows` users. */
+export function writeImportFile(file: string, rows: number): Promise<number> {
+  return writeRows(
+    file,
+    `email,username,language,name.givenName,name.familyName,title,${ENTERPRISE}:employeeNumber`,
+    rows,
+    (n) => `import.user.${n}@example.org,import.user.${n},sv-SE,Import,User ${n},Carer,imp-${n}`,
+  );
+}
+
 /** An update file for the rows of {@link writeImportFile}: each gets a new title. */
-export async function writeUpdateFile(file: string, rows: number): Promise<number> {
-  const out = createWriteStream(file);
-  out.write('match,title\n');
-  for (let i = 0; i < rows; i++) {
-    const ok = out.write(`import.user.${String(i).padStart(6, '0')},Nurse\n`);
-    if (!ok) await new Promise<void>((r) => out.once('drain', () => r()));
-  }
-  out.end();
-  await finished(out);
-  return statSync(file).size;
+export function writeUpdateFile(file: string, rows: number): Promise<number> {
+  return writeRows(file, 'match,title', rows, (n) => `import.user.${n},Nurse`);
 }
 
 interface ImportResponse {
@@ -176,7 +178,7 @@ async function standalone(): Promise<void> {
   const { loadConfig } = await import('../src/config.ts');
   const { openDatabase } = await import('../src/db/database.ts');
   const { createServices } = await import('../src/services.ts');
-  const { importUsers } = await import('../src/admin/csv/csv-import.ts');
+  const { importDeps, importUsers } = await import('../src/admin/csv/csv-import.ts');
   const { LoggedInvitationStub } = await import('../src/admin/csv/invitations.ts');
   const base = process.env['BENCH_DATABASE_URL'] ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
   const scratch = await createScratchDatabase(base, `cb_import_${Date.now()}`);
@@ -206,45 +208,27 @@ async function standalone(): Promise<void> {
           [],
         );
       }
+      const deps = importDeps(services, new LoggedInvitationStub(console));
+      const timed = async (file: string, mode: 'create' | 'update') => {
+        const t0 = performance.now();
+        const result = await importUsers(deps, ctx, createReadStream(file), {
+          mode,
+          matchOn: 'userName',
+        });
+        const s = (performance.now() - t0) / 1000;
+        const done = mode === 'create' ? result.created : result.updated;
+        console.log(
+          `${mode}: ${done} ${mode}d, ${result.failed} failed of ${rows} in ${s.toFixed(1)} s (${(rows / s).toFixed(0)} rows/s)`,
+          result.failures.slice(0, 3),
+        );
+      };
       const file = join(work, 'users.csv');
       await writeImportFile(file, rows);
-      const t0 = performance.now();
-      const result = await importUsers(
-        {
-          pool: db.pool,
-          directory: services.directory,
-          registry: services.registry,
-          outbox: new LoggedInvitationStub(console),
-        },
-        ctx,
-        createReadStream(file),
-        { mode: 'create', matchOn: 'userName' },
-      );
-      const s = (performance.now() - t0) / 1000;
-      console.log(
-        `${result.created} created, ${result.failed} failed of ${rows} in ${s.toFixed(1)} s (${(rows / s).toFixed(0)} rows/s)`,
-        result.failures.slice(0, 3),
-      );
+      await timed(file, 'create');
       if (values.update) {
         const updates = join(work, 'updates.csv');
         await writeUpdateFile(updates, rows);
-        const t1 = performance.now();
-        const changed = await importUsers(
-          {
-            pool: db.pool,
-            directory: services.directory,
-            registry: services.registry,
-            outbox: new LoggedInvitationStub(console),
-          },
-          ctx,
-          createReadStream(updates),
-          { mode: 'update', matchOn: 'userName' },
-        );
-        const u = (performance.now() - t1) / 1000;
-        console.log(
-          `update: ${changed.updated} updated, ${changed.failed} failed of ${rows} in ${u.toFixed(1)} s (${(rows / u).toFixed(0)} rows/s)`,
-          changed.failures.slice(0, 3),
-        );
+        await timed(updates, 'update');
       }
     } finally {
       await db.close();

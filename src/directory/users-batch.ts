@@ -287,37 +287,47 @@ export async function updateUsers(
     const current = new Map(rows.map((r) => [r.id, userFromRow(r)]));
     const writes: { input: UserInput; before: UserRecord; passwordHash: string | null }[] = [];
     const after: Statement[] = [];
-    for (const [i, request] of requested.entries()) {
-      const user = current.get(request.id);
-      if (!user) {
-        outcomes[i] = {
-          ok: false,
-          error: new DirectoryError('notFound', `user ${request.id} not found`),
-        };
-        continue;
-      }
-      let input: UserInput;
-      try {
-        input = request.change(user);
-      } catch (err) {
-        outcomes[i] = { ok: false, error: err };
-        continue;
-      }
-      try {
-        const prepared = await prepareUserWrite(tx, ctx, user, input);
-        if (!hasChanged(user, prepared.input)) {
-          outcomes[i] = { ok: true, changed: false };
-          continue;
+    // Side by side on the transaction's connection, their reference checks one query.
+    const lookup = batchedReferenceLookup();
+    const ready = await Promise.all(
+      requested.map(async (request, i) => {
+        const user = current.get(request.id);
+        if (!user) {
+          outcomes[i] = {
+            ok: false,
+            error: new DirectoryError('notFound', `user ${request.id} not found`),
+          };
+          return undefined;
         }
-        const next = prepared.input;
-        const passwordHash = next.password === undefined ? null : await hashPassword(next.password);
-        writes.push({ input: next, before: user, passwordHash });
-        after.push(...(prepared.after ?? []));
-        outcomes[i] = { ok: true, changed: true };
-      } catch (err) {
-        if (!(err instanceof DirectoryError)) throw err;
-        outcomes[i] = { ok: false, error: err };
-      }
+        let input: UserInput;
+        try {
+          input = request.change(user);
+        } catch (err) {
+          outcomes[i] = { ok: false, error: err };
+          return undefined;
+        }
+        try {
+          const prepared = await prepareUserWrite(tx, ctx, user, input, { lookup });
+          if (!hasChanged(user, prepared.input)) {
+            outcomes[i] = { ok: true, changed: false };
+            return undefined;
+          }
+          const next = prepared.input;
+          const passwordHash =
+            next.password === undefined ? null : await hashPassword(next.password);
+          outcomes[i] = { ok: true, changed: true };
+          return { input: next, before: user, passwordHash, after: prepared.after ?? [] };
+        } catch (err) {
+          if (!(err instanceof DirectoryError)) throw err;
+          outcomes[i] = { ok: false, error: err };
+          return undefined;
+        }
+      }),
+    );
+    for (const r of ready) {
+      if (!r) continue;
+      writes.push(r);
+      after.push(...r.after);
     }
     if (writes.length === 0) return;
     await tx.query(UPDATE_MANY, [
