@@ -30,19 +30,20 @@ export function scopesFor({ method, path }: { method: string; path: string }): S
 export function scimApp(services: Services, dispatch: (req: Request) => Promise<Response>) {
   const app = new Hono<AppEnv>();
   // Counts the bytes as they arrive: a chunked body without Content-Length is cut off at
-  // the limit instead of being read whole into memory first (RFC 7644 §3.7.4).
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: services.config.maxPayloadBytes,
-      onError: () => {
-        throw new SCIMError(
-          413,
-          undefined,
-          `the request body is larger than ${services.config.maxPayloadBytes} bytes`,
-        );
-      },
-    }),
+  // the limit instead of being read whole into memory first (RFC 7644 §3.7.4). GET and
+  // HEAD carry no body, and asking for one would build a whole fetch Request per read.
+  const limitBody = bodyLimit({
+    maxSize: services.config.maxPayloadBytes,
+    onError: () => {
+      throw new SCIMError(
+        413,
+        undefined,
+        `the request body is larger than ${services.config.maxPayloadBytes} bytes`,
+      );
+    },
+  });
+  app.use('*', (c, next) =>
+    c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next),
   );
   // Discovery first: readable without a token (RFC 7644 §4).
   app.route('/', discoveryRoutes(services));
