@@ -29,10 +29,12 @@ export function scopesFor({ method, path }: { method: string; path: string }): S
  */
 export function scimApp(services: Services, dispatch: (req: Request) => Promise<Response>) {
   const app = new Hono<AppEnv>();
-  // Counts the bytes as they arrive: a chunked body without Content-Length is cut off at
-  // the limit instead of being read whole into memory first (RFC 7644 §3.7.4). GET and
-  // HEAD carry no body, and asking for one would build a whole fetch Request per read.
-  const limitBody = bodyLimit({
+  // A body without Content-Length (chunked) is counted as it arrives and cut off at the
+  // limit instead of being read whole into memory first (RFC 7644 §3.7.4). A body with
+  // one is bounded by it: readJSONBody refuses a declared size past the limit and reads
+  // the rest straight off the socket. Only the chunked case pays for the fetch Request
+  // and web stream the counting needs.
+  const limitChunkedBody = bodyLimit({
     maxSize: services.config.maxPayloadBytes,
     onError: () => {
       throw new SCIMError(
@@ -42,9 +44,14 @@ export function scimApp(services: Services, dispatch: (req: Request) => Promise<
       );
     },
   });
-  app.use('*', (c, next) =>
-    c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next),
-  );
+  app.use('*', (c, next) => {
+    const sized =
+      c.req.header('content-length') !== undefined &&
+      c.req.header('transfer-encoding') === undefined;
+    return sized || c.req.method === 'GET' || c.req.method === 'HEAD'
+      ? next()
+      : limitChunkedBody(c, next);
+  });
   // Discovery first: readable without a token (RFC 7644 §4).
   app.route('/', discoveryRoutes(services));
   app.use('*', bearerAuth(services.tokens, scopesFor));
