@@ -32,15 +32,30 @@ interface ListParams {
 
 const defaultProjections = new Map<string, Projection>();
 
+const parsedQueries = new WeakMap<Request, Record<string, string>>();
+
+/**
+ * The request's query parameters, decoded once. Hono decodes the whole query string again
+ * for every absent parameter asked for by name once it holds an escape, and a list asks
+ * for eight (a filter always holds escapes).
+ */
+function queryOf(c: Context<AppEnv>): Record<string, string> {
+  let query = parsedQueries.get(c.req.raw);
+  if (!query) {
+    query = c.req.query();
+    parsedQueries.set(c.req.raw, query);
+  }
+  return query;
+}
+
 /** The request's `attributes`/`excludedAttributes` projection (the common no-parameter case is shared). */
 export function projectionFrom(
   c: Context<AppEnv>,
   registry: SchemaRegistry,
   resourceType: string,
 ): Projection {
-  const attributes = c.req.query('attributes');
-  const excluded = c.req.query('excludedAttributes');
-  return projectionOf(registry, resourceType, attributes, excluded);
+  const query = queryOf(c);
+  return projectionOf(registry, resourceType, query['attributes'], query['excludedAttributes']);
 }
 
 function projectionOf(
@@ -67,7 +82,8 @@ function integerParam(name: string, value: string | undefined): number | undefin
 }
 
 function queryParams(c: Context<AppEnv>): ListParams {
-  const q = (name: string) => c.req.query(name);
+  const query = queryOf(c);
+  const q = (name: string): string | undefined => query[name];
   return {
     filter: q('filter'),
     sortBy: q('sortBy'),
