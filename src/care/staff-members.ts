@@ -4,6 +4,8 @@ import { type Queryable, withTransaction } from '../db/sql.ts';
 import type { DirectoryContext } from '../directory/actor.ts';
 import { DirectoryError } from '../directory/directory-error.ts';
 import { fenceUserWrites, lockRules } from '../directory/rule-sql.ts';
+import { syncMemberships } from '../directory/user-memberships-batch.ts';
+import { auditSnapshot, type UserStatus } from '../directory/user-record.ts';
 import { UUID } from '../directory/uuid.ts';
 import { checkCareAdmin } from './access-rules.ts';
 import { CARE_USER_SCHEMA } from './care-extension.ts';
@@ -133,7 +135,7 @@ export class StaffMembers {
         [ctx.tenantId, id, next.displayName, next.externalId, attrs],
       );
       const staff = careRecordFromRow(updated[0] as CareRow);
-      if (staff.displayName !== current.displayName) await renameOnUsers(db, ctx.tenantId, staff);
+      if (staff.displayName !== current.displayName) await renameOnUsers(db, ctx, staff);
       const deactivated = current.attrs['active'] !== false && attrs['active'] === false;
       const reactivated = current.attrs['active'] === false && attrs['active'] !== false;
       await recordCareChange(db, ctx, {
@@ -232,11 +234,31 @@ async function checkCentres(
 
 /**
  * Copies a staff member's new name into the `staffMembers` display of every account linked
- * to it, each account with a new version and a change event (its representation changed).
+ * to it, each account with a new version and a change event (its representation changed),
+ * then follows the accounts' write path: each gets its `user.updated` audit event and its
+ * rule memberships are evaluated again (a rule may match on the staff member's name).
+ * The caller holds the tenant's rule lock exclusively (fenceUserWrites).
  */
-async function renameOnUsers(db: Queryable, tenantId: string, staff: CareRecord): Promise<void> {
-  await db.query(
-    `with renamed as (
+async function renameOnUsers(
+  db: Queryable,
+  ctx: DirectoryContext,
+  staff: CareRecord,
+): Promise<void> {
+  const { rows } = await db.query<{
+    id: string;
+    user_name: string;
+    external_id: string | null;
+    status: UserStatus;
+    before_attrs: Record<string, unknown>;
+    attrs: Record<string, unknown>;
+  }>(
+    `with linked as (
+       select u.id, u.attrs from users u
+       where u.tenant_id = $1 and u.erased_at is null
+         and u.attrs @> jsonb_build_object($3::text, jsonb_build_object('staffMembers',
+               jsonb_build_array(jsonb_build_object('value', $2::text))))
+       for update
+     ), renamed as (
        update users u set
          attrs = jsonb_set(u.attrs, array[$3, 'staffMembers'],
            (select jsonb_agg(case when e->>'value' = $2::text
@@ -244,13 +266,27 @@ async function renameOnUsers(db: Queryable, tenantId: string, staff: CareRecord)
                              order by n)
             from jsonb_array_elements(u.attrs->$3->'staffMembers') with ordinality as x(e, n))),
          version = u.version + 1, updated_at = now()
-       where u.tenant_id = $1 and u.erased_at is null
-         and u.attrs @> jsonb_build_object($3::text, jsonb_build_object('staffMembers',
-               jsonb_build_array(jsonb_build_object('value', $2::text))))
-       returning u.id, u.version
+       from linked l where u.id = l.id
+       returning u.id, u.user_name, u.external_id, u.status, u.version, l.attrs as before_attrs, u.attrs
+     ), changed as (
+       insert into change_events (tenant_id, resource_type, resource_id, operation, version)
+       select $1, 'User', id, 'updated', version from renamed
      )
-     insert into change_events (tenant_id, resource_type, resource_id, operation, version)
-     select $1, 'User', id, 'updated', version from renamed`,
-    [tenantId, staff.id, CARE_USER_SCHEMA, staff.displayName],
+     select id, user_name, external_id, status, before_attrs, attrs from renamed order by id`,
+    [ctx.tenantId, staff.id, CARE_USER_SCHEMA, staff.displayName],
+  );
+  const account = (r: (typeof rows)[number], attrs: Record<string, unknown>) =>
+    auditSnapshot({ userName: r.user_name, externalId: r.external_id, status: r.status, attrs });
+  await syncMemberships(
+    db,
+    ctx,
+    rows.map((r) => ({
+      id: r.id,
+      audit: {
+        type: 'user.updated',
+        before: account(r, r.before_attrs),
+        after: account(r, r.attrs),
+      },
+    })),
   );
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ruleLock } from '../../src/directory/rule-sql.ts';
-import { createTestApp, type TestApp } from '../helpers/test-app.ts';
+import { createTestApp, rawRequest, type TestApp } from '../helpers/test-app.ts';
 import { CARE, createSite, createUser, PATCH, SITE, STAFF, USER } from './data/care-fixtures.ts';
 
 let t: TestApp;
@@ -256,6 +256,53 @@ describe('Staff member references under concurrent writes', () => {
       )
     ).json();
     expect(listed.Resources[0][CARE].staffMembers[0].display).toBe('Lina Lund-Berg');
+  });
+
+  it("Should write a renamed staff member's users through their write path: audit and rules", async () => {
+    const staff = await createStaff({ displayName: 'Rune Rask' });
+    const user = await createUser(t, 'rename.rule', { staffMembers: [{ value: staff.id }] });
+    const admin = await t.token({ scopes: ['admin'] });
+    const adminCall = (method: string, path: string, body?: unknown) =>
+      rawRequest(t.app, `/admin/v1${path}`, {
+        method,
+        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    const group = await (
+      await t.request('POST', '/scim/v2/Groups', {
+        body: {
+          schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'],
+          displayName: 'Rask team',
+        },
+      })
+    ).json();
+    const rule = await adminCall('PUT', `/groups/${group.id}/rule`, {
+      rule: `${CARE}:staffMembers.display eq "Rune Rask"`,
+    });
+    expect(rule.status, await rule.clone().text()).toBe(200);
+    const groupsOf = async () =>
+      ((await (await t.request('GET', `/scim/v2/Users/${user.id}`)).json()).groups ?? []).map(
+        (g: { value: string }) => g.value,
+      );
+    expect(await groupsOf()).toContain(group.id);
+
+    const renamed = await t.request('PATCH', `/scim/v2/StaffMembers/${staff.id}`, {
+      body: {
+        schemas: [PATCH],
+        Operations: [{ op: 'replace', path: 'displayName', value: 'Rune Rask-Holm' }],
+      },
+    });
+    expect(renamed.status, await renamed.clone().text()).toBe(200);
+    expect(await groupsOf()).not.toContain(group.id);
+    const history = await (await adminCall('GET', `/users/${user.id}/history`)).json();
+    expect(history.events[0]).toMatchObject({
+      type: 'user.updated',
+      before: { attrs: { [CARE]: { staffMembers: [{ value: staff.id, display: 'Rune Rask' }] } } },
+      after: {
+        attrs: { [CARE]: { staffMembers: [{ value: staff.id, display: 'Rune Rask-Holm' }] } },
+        membershipsRemoved: [{ group: group.id, source: 'rule' }],
+      },
+    });
   });
 
   it('Should make a staff member delete wait for a user write in flight, then refuse it', async () => {
