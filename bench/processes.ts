@@ -1,6 +1,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 
@@ -157,4 +158,28 @@ export async function createScratchDatabase(
       }
     },
   };
+}
+
+/**
+ * What autovacuum and the checkpointer do within minutes of a bulk load (the CI machine's
+ * PostgreSQL runs with autovacuum off, and PGlite has none): flush the load's dirty pages,
+ * collect statistics, set hint bits and the visibility map. Run between a write phase and
+ * the read phases after it, so they measure reads, not the tail of the writes. Returns the
+ * seconds it took.
+ */
+export async function settleDatabase(db: { url?: string; socketDir?: string }): Promise<number> {
+  const started = performance.now();
+  const client = new pg.Client(
+    db.url
+      ? { connectionString: db.url }
+      : { host: db.socketDir, port: 5432, user: 'postgres', database: 'postgres' },
+  );
+  await client.connect();
+  try {
+    await client.query('vacuum (analyze)');
+    await client.query('checkpoint');
+  } finally {
+    await client.end();
+  }
+  return (performance.now() - started) / 1000;
 }

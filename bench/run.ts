@@ -24,6 +24,7 @@ import {
   freePort,
   runNpm,
   type ScratchDatabase,
+  settleDatabase,
   startTS,
   stopChild,
   waitReady,
@@ -225,6 +226,7 @@ async function measureCarebridge(
   });
   if (created.length === 0) throw new Error('no user was created: the other phases need users');
   const pick = () => created[random(created.length)] as Created;
+  log(`database settled after the load in ${(await settleDatabase(careDb)).toFixed(1)} s`);
 
   record(
     await runPhase({

@@ -65,6 +65,18 @@ export async function accessActor(db: Queryable, ctx: DirectoryContext): Promise
   };
 }
 
+/**
+ * {@link accessActor} for a batch of writes by one context (an import by a user): the
+ * actor is read once for the batch, not once per row.
+ */
+export function batchedAccessActor(): typeof accessActor {
+  let actor: Promise<AccessActor> | undefined;
+  return (db, ctx) => {
+    actor ??= accessActor(db, ctx);
+    return actor;
+  };
+}
+
 /** The care roles the target's groups grant, read only when the role rule will decide. */
 async function targetGrants(
   db: Queryable,
@@ -93,15 +105,16 @@ export async function prepareUserWrite(
   ctx: DirectoryContext,
   current: UserRecord | undefined,
   input: UserInput,
-  opts: { lookup?: ReferenceLookup } = {},
+  opts: { lookup?: ReferenceLookup; actor?: typeof accessActor } = {},
 ): Promise<{ input: UserInput; after: AfterWrite | undefined }> {
+  const readActor = opts.actor ?? accessActor;
   const before = current ? careOf(current.attrs) : {};
   const ext = careOf(input.attrs);
   const hadExtension = current !== undefined && CARE_USER_SCHEMA in current.attrs;
   if (!hadExtension && Object.keys(ext).length === 0 && input.password === undefined) {
     // Plain SCIM users stay plain: no reads, no extension (keeps the hot path fast).
     if (ctx.actor.type === 'user') {
-      const actor = await accessActor(db, ctx);
+      const actor = await readActor(db, ctx);
       checkAccountChange(actor, {
         id: current?.id,
         before: current && { status: current.status, ext: before },
@@ -121,7 +134,7 @@ export async function prepareUserWrite(
     delete ext['primaryCareRole'];
   }
   // Who may comes first: a refusal names its rule even when the input is also wrong.
-  const actor = await accessActor(db, ctx);
+  const actor = await readActor(db, ctx);
   checkAccountChange(actor, {
     id: current?.id,
     before: current && { status: current.status, ext: before },

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import { CARE_USER_SCHEMA } from '../care/care-extension.ts';
-import { batchedReferenceLookup, prepareUserWrite } from '../care/user-care.ts';
+import { batchedAccessActor, batchedReferenceLookup, prepareUserWrite } from '../care/user-care.ts';
 import { BatchedTransaction, type Statement, sendBatch, withTransaction } from '../db/sql.ts';
 import type { DirectoryContext } from './actor.ts';
 import { DirectoryError } from './directory-error.ts';
@@ -104,9 +104,13 @@ async function createUsersOnce(
   const prepared: { ord: number; input: UserInput; id: string; passwordHash: string | null }[] = [];
   // Side by side, their reference checks one query for the batch (batchedReferenceLookup).
   const lookup = batchedReferenceLookup();
+  const actor = batchedAccessActor();
   const ready = await Promise.allSettled(
     requested.map(async (input) => {
-      const { input: next } = await prepareUserWrite(pool, ctx, undefined, input, { lookup });
+      const { input: next } = await prepareUserWrite(pool, ctx, undefined, input, {
+        lookup,
+        actor,
+      });
       const passwordHash = next.password === undefined ? null : await hashPassword(next.password);
       return { input: next, passwordHash };
     }),
@@ -289,6 +293,7 @@ export async function updateUsers(
     const after: Statement[] = [];
     // Side by side on the transaction's connection, their reference checks one query.
     const lookup = batchedReferenceLookup();
+    const actor = batchedAccessActor();
     const ready = await Promise.all(
       requested.map(async (request, i) => {
         const user = current.get(request.id);
@@ -307,7 +312,7 @@ export async function updateUsers(
           return undefined;
         }
         try {
-          const prepared = await prepareUserWrite(tx, ctx, user, input, { lookup });
+          const prepared = await prepareUserWrite(tx, ctx, user, input, { lookup, actor });
           if (!hasChanged(user, prepared.input)) {
             outcomes[i] = { ok: true, changed: false };
             return undefined;
