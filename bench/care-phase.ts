@@ -41,6 +41,8 @@ export interface CareBenchOptions {
   /** The bench database (URL, or PGlite's socket directory), to enable the tenant setting. */
   db: { url?: string; socketDir?: string };
   tenant: string;
+  /** The body of the i-th plain user created by the alternating create phase. */
+  plainUserBody: (i: number) => string;
   log: (message: string) => void;
 }
 
@@ -154,6 +156,64 @@ async function interleaved(
   return [p, c];
 }
 
+/** Windows per kind of the alternating create phase. */
+const CREATE_WINDOWS = 4;
+
+/**
+ * Plain and care creates in alternating windows of `seconds / CREATE_WINDOWS` each, so
+ * both see the same machine load. Lockstep, as the reads are compared, would put both
+ * kinds into the same coalesced batches and give them one latency; the windows compare
+ * their rates.
+ */
+async function alternatingCreates(
+  opts: CareBenchOptions,
+  careBody: (i: number) => string,
+): Promise<[PhaseResult, PhaseResult]> {
+  const cap = 200_000;
+  const kinds = [
+    {
+      rec: new Recorder(`${PHASE.post} (plain, alternating)`, opts.concurrency, cap, opts.rss),
+      body: opts.plainUserBody,
+      active: 0,
+      next: 0,
+    },
+    {
+      rec: new Recorder(`${PHASE.post} (care, alternating)`, opts.concurrency, cap),
+      body: careBody,
+      active: 0,
+      next: 0,
+    },
+  ];
+  const window = (opts.seconds * 1000) / CREATE_WINDOWS;
+  for (let w = 0; w < CREATE_WINDOWS; w++) {
+    for (const kind of kinds) {
+      const started = performance.now();
+      const deadline = started + window;
+      await Promise.all(
+        Array.from({ length: opts.concurrency }, async () => {
+          while (performance.now() < deadline && kind.next < cap) {
+            const i = kind.next++;
+            await timed(opts.client, kind.rec, {
+              method: 'POST',
+              path: '/scim/v2/Users',
+              body: kind.body(i),
+            });
+          }
+        }),
+      );
+      kind.active += (performance.now() - started) / 1000;
+    }
+  }
+  const [plain, care] = kinds.map((k) => {
+    const r = k.rec.finish();
+    return { ...r, seconds: k.active, opsPerSec: r.requests / k.active };
+  }) as [PhaseResult, PhaseResult];
+  const ratio = care.opsPerSec / plain.opsPerSec;
+  care.note = `${(ratio * 100).toFixed(0)}% of plain ops/s in the same windows (${care.opsPerSec.toFixed(0)} vs ${plain.opsPerSec.toFixed(0)}); target ≥ ${((1 - CARE_TARGET.maxSlowdown) * 100).toFixed(0)}%`;
+  opts.log(`${care.name}: ${care.note}`);
+  return [plain, care];
+}
+
 const patchTitle = (id: string | undefined, i: number): BenchRequest => ({
   method: 'PATCH',
   path: `/scim/v2/Users/${id}`,
@@ -190,7 +250,10 @@ export async function carePhases(opts: CareBenchOptions): Promise<PhaseResult[]>
       ids.push((JSON.parse(res.body) as { id: string }).id);
     },
   });
-  const phases = [post];
+  const phases = [
+    post,
+    ...(await alternatingCreates(opts, (i) => careUserBody(count + i, staff, recipients))),
+  ];
   if (ids.length > 0) {
     const timed = {
       client: opts.client,

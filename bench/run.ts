@@ -305,6 +305,7 @@ async function measureCarebridge(
       plain: [...phases],
       db: careDb,
       tenant: 'bench',
+      plainUserBody: (i) => userBody(opts.users + i),
       log,
       ...opts,
     })),
