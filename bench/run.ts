@@ -77,7 +77,8 @@ const pad = (i: number) => String(i).padStart(6, '0');
 const userName = (i: number) => `bench.user.${pad(i)}@example.org`;
 const externalId = (i: number) => `ext-${pad(i)}`;
 
-function userBody(i: number): string {
+/** A plain user; `employeeNumber` is its index unless given (the rule phase matches on it). */
+function userBody(i: number, employeeNumber = String(i)): string {
   return JSON.stringify({
     schemas: [USER_SCHEMA, ENTERPRISE],
     userName: userName(i),
@@ -86,7 +87,7 @@ function userBody(i: number): string {
     displayName: `Bench User ${i}`,
     name: { givenName: 'Bench', familyName: `User ${i}`, formatted: `Bench User ${i}` },
     emails: [{ value: userName(i), type: 'work', primary: true }],
-    [ENTERPRISE]: { employeeNumber: String(i), department: 'Care' },
+    [ENTERPRISE]: { employeeNumber, department: 'Care' },
   });
 }
 
@@ -305,7 +306,9 @@ async function measureCarebridge(
       plain: [...phases],
       db: careDb,
       tenant: 'bench',
-      plainUserBody: (i) => userBody(opts.users + i),
+      // Not among `created`: an employeeNumber ending in a letter keeps them out of the
+      // rule phase's half-matching rule (an even last digit).
+      plainUserBody: (i) => userBody(opts.users + i, `${opts.users + i}-alt`),
       log,
       ...opts,
     })),
