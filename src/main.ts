@@ -1,6 +1,7 @@
 import { serve } from '@hono/node-server';
 import { createApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
+import { autovacuumGaps } from './db/autovacuum-check.ts';
 import { openDatabase } from './db/database.ts';
 import { createLogger } from './log.ts';
 import { createServices } from './services.ts';
@@ -26,6 +27,14 @@ async function main(): Promise<void> {
     );
   }
   const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: 20 });
+  if (config.databaseUrl) {
+    const gaps = await autovacuumGaps(db.pool);
+    if (gaps.length > 0)
+      log.warn(
+        { gaps },
+        'PostgreSQL will not maintain carebridge tables by itself: statistics go stale and dead rows pile up as tenants grow; turn autovacuum on, or run VACUUM (ANALYZE) regularly',
+      );
+  }
   const services = await createServices(config, db);
   if (config.ssoConfigFile) {
     const applied = await applyConnectionFile(services, config.ssoConfigFile).catch((err) => {
