@@ -37,18 +37,26 @@ afterAll(async () => {
   await t.close();
 });
 
-async function rendered(query: string) {
-  const group = await t.services.directory.groups.get(
+async function theGroup() {
+  return t.services.directory.groups.get(
     (await t.services.directory.tenants.findByName('default'))?.id as string,
     groupId,
   );
+}
+
+function projectionOf(query: string) {
   const params = new URLSearchParams(query);
-  const projection = compileProjection(
+  return compileProjection(
     t.services.registry,
     'Group',
     params.get('attributes') ?? undefined,
     params.get('excludedAttributes') ?? undefined,
   );
+}
+
+async function rendered(query: string) {
+  const group = await theGroup();
+  const projection = projectionOf(query);
   // memberSources comes with members: `excludedAttributes=members` reads no member at all.
   const members = projection.needsMembers
     ? (await t.services.directory.groups.membersOf(group.tenantId, [group.id])).get(group.id)
@@ -74,24 +82,14 @@ describe('Group members as JSON text', () => {
   }
 
   it('Should stream a group larger than a chunk, chunk by chunk, as the same JSON', async () => {
-    const group = await t.services.directory.groups.get(
-      (await t.services.directory.tenants.findByName('default'))?.id as string,
-      groupId,
-    );
+    const group = await theGroup();
     for (const query of ['', 'attributes=members', 'excludedAttributes=meta']) {
       for (const perChunk of [1, 2]) {
-        const params = new URLSearchParams(query);
-        const projection = compileProjection(
-          t.services.registry,
-          'Group',
-          params.get('attributes') ?? undefined,
-          params.get('excludedAttributes') ?? undefined,
-        );
         const body = await groupBodyWithMembers(
           t.services.db.pool,
           group,
           SCIM_BASE,
-          projection,
+          projectionOf(query),
           perChunk,
         );
         expect(body).toBeInstanceOf(ReadableStream);
