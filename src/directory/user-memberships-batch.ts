@@ -1,4 +1,4 @@
-import type { Queryable } from '../db/sql.ts';
+import { type Queryable, statementName } from '../db/sql.ts';
 import type { DirectoryContext } from './actor.ts';
 import { groupVersionBumps, tenantRuleCases, type UserWriteAudit } from './user-memberships.ts';
 
@@ -50,12 +50,16 @@ export async function syncMemberships(
   opts: { generation?: number } = {},
 ): Promise<{ added: number; removed: number }> {
   if (users.length === 0) return { added: 0, removed: 0 };
-  const { generation, groupIds, cases, params } = await tenantRuleCases(tx, ctx.tenantId, FIXED);
+  // Pipelined on the transaction's connection, ahead of the rules read: see INDEXES_ONLY.
+  const [, { generation, groupIds, cases, params }] = await Promise.all([
+    tx.query({ name: 'seqscan_off_local', text: INDEXES_ONLY }),
+    tenantRuleCases(tx, ctx.tenantId, FIXED),
+  ]);
   if (opts.generation !== undefined && generation !== opts.generation) throw new StaleBatch();
-  // Unnamed, so planned for each batch: a plan cached while the tables were small (the
-  // first batches of an import) would keep scanning them whole as they grow.
-  const { rows } = await tx.query<{ added: number; removed: number }>({
-    text: statement(cases),
+  const text = statement(cases);
+  const written = tx.query<{ added: number; removed: number }>({
+    name: statementName(text),
+    text,
     values: [
       ctx.tenantId,
       users.map((u) => u.id),
@@ -71,8 +75,21 @@ export async function syncMemberships(
       ...params,
     ],
   });
+  const restored = tx.query('reset enable_seqscan');
+  const [{ rows }] = await Promise.all([written, restored]);
   return { added: rows[0]?.added ?? 0, removed: rows[0]?.removed ?? 0 };
 }
+
+/**
+ * The membership statement is prepared once per connection and its plan kept, but it was
+ * first planned when the tables were small (a new tenant's first creates): the planner then
+ * picks sequential scans, and on PGlite, or a server whose autovacuum is off, no ANALYZE
+ * ever invalidates that plan, so it would keep scanning `users` and `groups` whole as they
+ * grow. Every table it reads is reached by key from the batch's ids, so an index is right
+ * at any size: sequential scans are off for this statement (`set_config(…, true)` lasts
+ * to the end of the transaction; `reset` right after it gives the rest back the default).
+ */
+const INDEXES_ONLY = "select set_config('enable_seqscan', 'off', true)";
 
 /**
  * The batch's users are found by id (the primary key). The tenant is checked as a filter

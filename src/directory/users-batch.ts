@@ -172,7 +172,7 @@ async function createUsersOnce(
       answers
         ? [
             {
-              // Unnamed: planned for the tables as they are (see syncMemberships).
+              // Unnamed: planned for the tables as they are, not as they were when first prepared.
               text: `select u.id, ${userGroupsJSON('u.id')} as groups from unnest($1::uuid[]) as u(id)`,
               values: [done.map((p) => p.id)],
             },
