@@ -98,6 +98,53 @@ export async function sendBatch(
 }
 
 /**
+ * Turns sequential scans off to the end of the transaction. For statements prepared once
+ * per connection whose every table is reached by key: their plan is made the first time,
+ * maybe while the tables were small (a new tenant's first writes), when the planner picks
+ * sequential scans; on PGlite, or a server whose autovacuum is off, no ANALYZE ever
+ * invalidates that plan, and it would keep scanning the tables whole as they grow. An
+ * index is right for such a statement at any size. Follow the statement with
+ * {@link SEQSCAN_DEFAULT}, so the rest of the transaction plans as usual.
+ */
+export const INDEXES_ONLY: Statement = {
+  name: 'seqscan_off_local',
+  text: "select set_config('enable_seqscan', 'off', true)",
+};
+export const SEQSCAN_DEFAULT: Statement = { text: 'reset enable_seqscan' };
+
+/**
+ * Runs one prepared read with {@link INDEXES_ONLY}, in one round trip: on the caller's
+ * transaction when `db` is a client, else in a transaction of its own on the pool.
+ */
+export async function readByKeys<R extends pg.QueryResultRow>(
+  db: Queryable,
+  statement: Statement,
+): Promise<pg.QueryResult<R>> {
+  if (typeof (db as pg.PoolClient).release === 'function') {
+    const results = await sendBatch(db as pg.PoolClient, [
+      INDEXES_ONLY,
+      statement,
+      SEQSCAN_DEFAULT,
+    ]);
+    return results[1] as pg.QueryResult<R>;
+  }
+  const client = await (db as pg.Pool).connect();
+  try {
+    const results = await sendBatch(client, [
+      { text: 'begin' },
+      INDEXES_ONLY,
+      statement,
+      { text: 'commit' },
+    ]);
+    client.release();
+    return results[2] as pg.QueryResult<R>;
+  } catch (err) {
+    releaseAfterFailedCommit(client, err);
+    throw err;
+  }
+}
+
+/**
  * A transaction sent in batches, each batch one round trip: `begin` opens it with its
  * first statements, `commit` ends it with its last. Used by the hot write paths, where
  * round trips, not SQL, are what a request costs.

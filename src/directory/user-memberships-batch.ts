@@ -1,4 +1,4 @@
-import { type Queryable, statementName } from '../db/sql.ts';
+import { INDEXES_ONLY, type Queryable, SEQSCAN_DEFAULT, statementName } from '../db/sql.ts';
 import type { DirectoryContext } from './actor.ts';
 import { groupVersionBumps, tenantRuleCases, type UserWriteAudit } from './user-memberships.ts';
 
@@ -50,9 +50,10 @@ export async function syncMemberships(
   opts: { generation?: number } = {},
 ): Promise<{ added: number; removed: number }> {
   if (users.length === 0) return { added: 0, removed: 0 };
-  // Pipelined on the transaction's connection, ahead of the rules read: see INDEXES_ONLY.
+  // Prepared once per connection, so planned without sequential scans (INDEXES_ONLY); sent
+  // on the transaction's connection ahead of the rules read, in the same round trip.
   const [, { generation, groupIds, cases, params }] = await Promise.all([
-    tx.query({ name: 'seqscan_off_local', text: INDEXES_ONLY }),
+    tx.query(INDEXES_ONLY),
     tenantRuleCases(tx, ctx.tenantId, FIXED),
   ]);
   if (opts.generation !== undefined && generation !== opts.generation) throw new StaleBatch();
@@ -75,21 +76,10 @@ export async function syncMemberships(
       ...params,
     ],
   });
-  const restored = tx.query('reset enable_seqscan');
+  const restored = tx.query(SEQSCAN_DEFAULT);
   const [{ rows }] = await Promise.all([written, restored]);
   return { added: rows[0]?.added ?? 0, removed: rows[0]?.removed ?? 0 };
 }
-
-/**
- * The membership statement is prepared once per connection and its plan kept, but it was
- * first planned when the tables were small (a new tenant's first creates): the planner then
- * picks sequential scans, and on PGlite, or a server whose autovacuum is off, no ANALYZE
- * ever invalidates that plan, so it would keep scanning `users` and `groups` whole as they
- * grow. Every table it reads is reached by key from the batch's ids, so an index is right
- * at any size: sequential scans are off for this statement (`set_config(…, true)` lasts
- * to the end of the transaction; `reset` right after it gives the rest back the default).
- */
-const INDEXES_ONLY = "select set_config('enable_seqscan', 'off', true)";
 
 /**
  * The batch's users are found by id (the primary key). The tenant is checked as a filter

@@ -1,6 +1,5 @@
 import type pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
-import { CARE_USER_SCHEMA } from '../care/care-extension.ts';
 import { batchedAccessActor, batchedReferenceLookup, prepareUserWrite } from '../care/user-care.ts';
 import { BatchedTransaction, type Statement, sendBatch, withTransaction } from '../db/sql.ts';
 import type { DirectoryContext } from './actor.ts';
@@ -90,19 +89,10 @@ async function createUsersOnce(
   requested: UserInput[],
   opts: BatchCreateOptions,
 ): Promise<BatchCreateOutcome[]> {
-  // Read before the references are checked; the batch is stored only if it still holds.
-  // Inputs without the care extension refer to nothing that a delete could take away.
-  let generation: number | undefined;
-  if (requested.some((input) => CARE_USER_SCHEMA in input.attrs)) {
-    const { rows: tenant } = await pool.query<{ generation: string }>(
-      'select rule_generation as generation from tenants where id = $1',
-      [ctx.tenantId],
-    );
-    generation = Number(tenant[0]?.generation ?? 0);
-  }
   const outcomes: (BatchCreateOutcome | undefined)[] = new Array(requested.length);
   const prepared: { ord: number; input: UserInput; id: string; passwordHash: string | null }[] = [];
-  // Side by side, their reference checks one query for the batch (batchedReferenceLookup).
+  // Side by side, their reference checks one query for the batch (batchedReferenceLookup),
+  // which reads the rule generation too: the batch is stored only if it still holds.
   const lookup = batchedReferenceLookup();
   const actor = batchedAccessActor();
   const ready = await Promise.allSettled(
@@ -115,6 +105,7 @@ async function createUsersOnce(
       return { input: next, passwordHash };
     }),
   );
+  const generation = lookup.generation();
   for (const [ord, r] of ready.entries()) {
     if (r.status === 'fulfilled') {
       prepared.push({
