@@ -101,9 +101,9 @@ export async function sendBatch(
  * Turns sequential scans off to the end of the transaction. For statements prepared once
  * per connection whose every table is reached by key: their plan is made the first time,
  * maybe while the tables were small (a new tenant's first writes), when the planner picks
- * sequential scans; on PGlite, or a server whose autovacuum is off, no ANALYZE ever
- * invalidates that plan, and it would keep scanning the tables whole as they grow. An
- * index is right for such a statement at any size. Follow the statement with
+ * sequential scans; until an ANALYZE invalidates that plan (never, on a server whose
+ * autovacuum is off) it keeps scanning the tables whole as they grow. An index is right
+ * for such a statement at any size. (PGlite runs every statement unnamed: database.ts.) Follow the statement with
  * {@link SEQSCAN_DEFAULT}, so the rest of the transaction plans as usual.
  */
 export const INDEXES_ONLY: Statement = {
