@@ -60,7 +60,8 @@ class SessionScheduler {
       // No turn may start while the rollback runs (`exec` takes PGlite's lock itself).
       this.owner = ROLLING_BACK;
       try {
-        if (this.db.isInTransaction()) await this.db.exec('rollback');
+        // A database closed under the connection (shutdown) has no transaction left to end.
+        if (!this.db.closed && this.db.isInTransaction()) await this.db.exec('rollback');
       } finally {
         this.owner = undefined;
         void this.drain();

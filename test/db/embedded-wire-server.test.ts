@@ -78,3 +78,27 @@ describe('the embedded database under concurrent connections', () => {
     expect((await waiting).rows[0]?.count).toBe(0);
   });
 });
+
+describe('closing the embedded database under an open transaction', () => {
+  it('Should close without an unhandled error while a connection is inside a transaction', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cb-wire-close-'));
+    const closing = await openDatabase({ socketDir: dir });
+    const unhandled: unknown[] = [];
+    const record = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', record);
+    try {
+      const c = new pg.Client({ host: dir, port: 5432, user: 'postgres', database: 'postgres' });
+      await c.connect();
+      c.on('error', () => {});
+      await c.query('begin');
+      await c.query('select 1');
+      await closing.close();
+      await c.end().catch(() => {});
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', record);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
