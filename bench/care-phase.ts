@@ -8,6 +8,7 @@
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import {
+  alternatingWindows,
   type BenchClient,
   type BenchRequest,
   type PhaseResult,
@@ -160,54 +161,31 @@ async function interleaved(
 const CREATE_WINDOWS = 4;
 
 /**
- * Plain and care creates in alternating windows of `seconds / CREATE_WINDOWS` each, so
- * both see the same machine load. Lockstep, as the reads are compared, would put both
- * kinds into the same coalesced batches and give them one latency; the windows compare
- * their rates.
+ * Plain and care creates in alternating windows (alternatingWindows), so both see the
+ * same machine load. Lockstep, as the reads are compared, would put both kinds into the
+ * same coalesced batches and give them one latency; the windows compare their rates.
  */
 async function alternatingCreates(
   opts: CareBenchOptions,
   careBody: (i: number) => string,
 ): Promise<[PhaseResult, PhaseResult]> {
-  const cap = 200_000;
-  const kinds = [
-    {
-      rec: new Recorder(`${PHASE.post} (plain, alternating)`, opts.concurrency, cap, opts.rss),
-      body: opts.plainUserBody,
-      active: 0,
-      next: 0,
-    },
-    {
-      rec: new Recorder(`${PHASE.post} (care, alternating)`, opts.concurrency, cap),
-      body: careBody,
-      active: 0,
-      next: 0,
-    },
-  ];
-  const window = (opts.seconds * 1000) / CREATE_WINDOWS;
-  for (let w = 0; w < CREATE_WINDOWS; w++) {
-    for (const kind of kinds) {
-      const started = performance.now();
-      const deadline = started + window;
-      await Promise.all(
-        Array.from({ length: opts.concurrency }, async () => {
-          while (performance.now() < deadline && kind.next < cap) {
-            const i = kind.next++;
-            await timed(opts.client, kind.rec, {
-              method: 'POST',
-              path: '/scim/v2/Users',
-              body: kind.body(i),
-            });
-          }
-        }),
-      );
-      kind.active += (performance.now() - started) / 1000;
-    }
-  }
-  const [plain, care] = kinds.map((k) => {
-    const r = k.rec.finish();
-    return { ...r, seconds: k.active, opsPerSec: r.requests / k.active };
-  }) as [PhaseResult, PhaseResult];
+  const create = (body: (i: number) => string) => (i: number) => ({
+    method: 'POST' as const,
+    path: '/scim/v2/Users',
+    body: body(i),
+  });
+  const [plain, care] = (await alternatingWindows(
+    [
+      {
+        name: `${PHASE.post} (plain, alternating)`,
+        client: opts.client,
+        request: create(opts.plainUserBody),
+        rss: opts.rss,
+      },
+      { name: `${PHASE.post} (care, alternating)`, client: opts.client, request: create(careBody) },
+    ],
+    { concurrency: opts.concurrency, seconds: opts.seconds, windows: CREATE_WINDOWS },
+  )) as [PhaseResult, PhaseResult];
   const ratio = care.opsPerSec / plain.opsPerSec;
   care.note = `${(ratio * 100).toFixed(0)}% of plain ops/s in the same windows (${care.opsPerSec.toFixed(0)} vs ${plain.opsPerSec.toFixed(0)}); target ≥ ${((1 - CARE_TARGET.maxSlowdown) * 100).toFixed(0)}%`;
   opts.log(`${care.name}: ${care.note}`);

@@ -29,6 +29,11 @@ export interface PhaseResult {
   note?: string;
   /** Set when ops/s is not comparable with one-row requests (a page of 1,000 users). */
   noRatio?: true;
+  /**
+   * The bare SELECT measured in windows alternating with this phase's (alternatingWindows);
+   * its ratio is to this figure rather than to the bare SELECT measured before the run.
+   */
+  baseline?: PhaseResult;
 }
 
 /**
@@ -224,4 +229,56 @@ export async function runPhase(opts: PhaseOptions): Promise<PhaseResult> {
     clearInterval(progress);
   }
   return rec.finish();
+}
+
+/** One kind of request that takes turns with others in alternatingWindows. */
+export interface WindowKind {
+  name: string;
+  client: BenchClient;
+  request: (i: number) => BenchRequest;
+  check?: (res: BenchResponse, i: number) => string | undefined;
+  rss?: RSSSampler;
+}
+
+/**
+ * Kinds take turns in `windows` rounds of `seconds / windows` each, in A B B A order, so
+ * each sees the same machine load: on a shared machine the speed of two phases one after
+ * the other can differ by half. Each kind's ops/s is over its own windows only.
+ */
+export async function alternatingWindows(
+  kinds: WindowKind[],
+  opts: { concurrency: number; seconds: number; windows: number },
+): Promise<PhaseResult[]> {
+  const cap = 200_000;
+  const state = kinds.map((kind) => ({
+    kind,
+    rec: new Recorder(kind.name, opts.concurrency, cap, kind.rss),
+    active: 0,
+    next: 0,
+  }));
+  const windowMs = (opts.seconds * 1000) / opts.windows;
+  for (let w = 0; w < opts.windows; w++) {
+    for (const s of w % 2 === 0 ? state : [...state].reverse()) {
+      const started = performance.now();
+      const deadline = started + windowMs;
+      await Promise.all(
+        Array.from({ length: Math.max(1, opts.concurrency) }, async () => {
+          while (performance.now() < deadline && s.next < cap) {
+            const i = s.next++;
+            await timed(
+              s.kind.client,
+              s.rec,
+              s.kind.request(i),
+              s.kind.check && ((r) => s.kind.check?.(r, i)),
+            );
+          }
+        }),
+      );
+      s.active += (performance.now() - started) / 1000;
+    }
+  }
+  return state.map((s) => {
+    const r = s.rec.finish();
+    return { ...r, seconds: s.active, opsPerSec: r.requests / s.active };
+  });
 }

@@ -17,7 +17,16 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { carePhases } from './care-phase.ts';
 import { importPhase } from './import-phase.ts';
-import { BenchClient, type PhaseResult, Recorder, runPhase, timed } from './load.ts';
+import {
+  alternatingWindows,
+  BenchClient,
+  type BenchRequest,
+  type BenchResponse,
+  type PhaseResult,
+  Recorder,
+  runPhase,
+  timed,
+} from './load.ts';
 import {
   type Child,
   createScratchDatabase,
@@ -112,12 +121,21 @@ function summary(p: PhaseResult): string {
   return `${p.name}: ${p.requests} req in ${p.seconds.toFixed(1)} s, ${p.opsPerSec.toFixed(0)} ops/s, p50 ${p.p50.toFixed(2)} ms, p99 ${p.p99.toFixed(2)} ms, ${p.errors} errors${p.maxRSSMB ? `, RSS ${p.maxRSSMB.toFixed(0)} MB` : ''}`;
 }
 
-/** Measures the bare Hono + pg baseline in its own process. Failures only cost the ratios. */
-async function measureBare(
+/** The bare Hono + pg baseline, running in its own process next to carebridge. */
+interface BareServer {
+  pid: number;
+  client: BenchClient;
+  /** A GET of one random row by primary key. */
+  select: () => BenchRequest;
+  stop(): Promise<void>;
+}
+
+/** Starts the bare server; undefined when it fails (that only costs the ratios). */
+async function startBare(
   opts: ReturnType<typeof options>,
   dbEnv: { url?: string; socketDir?: string },
   work: string,
-): Promise<Baseline> {
+): Promise<BareServer | undefined> {
   const port = await freePort();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -127,55 +145,63 @@ async function measureBare(
   };
   const bare = startTS('bench/bare-server.ts', env, join(work, 'bare.log'), ROOT);
   const client = new BenchClient(port, { 'content-type': 'application/json' }, opts.concurrency);
-  try {
-    await waitReady(`http://127.0.0.1:${port}/healthz`, bare, 60_000);
-    const rss = new RSSSampler(bare.pid);
-    rss.start();
-    const ids = parse<string[]>((await client.send({ method: 'GET', path: '/ids' })).body) ?? [];
-    if (ids.length === 0) throw new Error('the bare server has no rows');
-    const select = (i: number) => ({
-      method: 'GET' as const,
-      path: `/select/${ids[i % ids.length]}`,
-    });
-    // JIT warm-up, as carebridge's read phases are warmed by the POST phase before them.
-    await runPhase({
-      name: 'warm-up',
-      client,
-      concurrency: opts.concurrency,
-      requests: 20_000,
-      seconds: 3,
-      request: select,
-    });
-    const selectResult = await runPhase({
-      name: 'bare SELECT by primary key',
-      client,
-      concurrency: opts.concurrency,
-      requests: MAX_TIMED_REQUESTS,
-      seconds: opts.seconds,
-      rss,
-      request: () => select(random(ids.length)),
-    });
-    log(summary(selectResult));
-    const insertResult = await runPhase({
-      name: 'bare INSERT',
-      client,
-      concurrency: opts.concurrency,
-      requests: MAX_TIMED_REQUESTS,
-      seconds: opts.seconds,
-      rss,
-      request: (i) => ({ method: 'POST', path: '/insert', body: userBody(i) }),
-    });
-    log(summary(insertResult));
-    rss.stop();
-    return { select: selectResult, insert: insertResult };
-  } catch (err) {
-    log(`bare baseline failed, ratios will be n/a: ${(err as Error).message}\n${bare.logTail()}`);
-    return { select: undefined, insert: undefined };
-  } finally {
+  const stop = async () => {
     client.close();
     await stopChild(bare);
+  };
+  try {
+    await waitReady(`http://127.0.0.1:${port}/healthz`, bare, 60_000);
+    const ids = parse<string[]>((await client.send({ method: 'GET', path: '/ids' })).body) ?? [];
+    if (ids.length === 0) throw new Error('the bare server has no rows');
+    return {
+      pid: bare.pid,
+      client,
+      select: () => ({ method: 'GET', path: `/select/${ids[random(ids.length)]}` }),
+      stop,
+    };
+  } catch (err) {
+    log(`bare baseline failed, ratios will be n/a: ${(err as Error).message}\n${bare.logTail()}`);
+    await stop();
+    return undefined;
   }
 }
+
+/**
+ * The bare SELECT and INSERT before carebridge's phases: the POST ratio's baseline, and
+ * the reads' when they cannot alternate with the bare server.
+ */
+async function measureBare(
+  opts: ReturnType<typeof options>,
+  bare: BareServer | undefined,
+): Promise<Baseline> {
+  if (!bare) return { select: undefined, insert: undefined };
+  const rss = new RSSSampler(bare.pid);
+  rss.start();
+  const phase = { client: bare.client, concurrency: opts.concurrency, rss };
+  // JIT warm-up, as carebridge's read phases are warmed by the POST phase before them.
+  await runPhase({ ...phase, name: 'warm-up', requests: 20_000, seconds: 3, request: bare.select });
+  const select = await runPhase({
+    ...phase,
+    name: 'bare SELECT by primary key',
+    requests: MAX_TIMED_REQUESTS,
+    seconds: opts.seconds,
+    request: bare.select,
+  });
+  log(summary(select));
+  const insert = await runPhase({
+    ...phase,
+    name: 'bare INSERT',
+    requests: MAX_TIMED_REQUESTS,
+    seconds: opts.seconds,
+    request: (i) => ({ method: 'POST', path: '/insert', body: userBody(i) }),
+  });
+  log(summary(insert));
+  rss.stop();
+  return { select, insert };
+}
+
+/** Windows per kind when a read phase alternates with the bare SELECT. */
+const READ_WINDOWS = 4;
 
 interface Created {
   index: number;
@@ -188,6 +214,7 @@ async function measureCarebridge(
   client: BenchClient,
   rss: RSSSampler,
   rulesClient: BenchClient,
+  bare: BareServer | undefined,
   careDb: { url?: string; socketDir?: string } = {},
 ): Promise<PhaseResult[]> {
   const phases: PhaseResult[] = [];
@@ -229,39 +256,45 @@ async function measureCarebridge(
   const pick = () => created[random(created.length)] as Created;
   log(`database settled after the load in ${(await settleDatabase(careDb)).toFixed(1)} s`);
 
-  record(
-    await runPhase({
-      ...timedPhase,
-      name: PHASE.getById,
-      request: () => ({ method: 'GET', path: `/scim/v2/Users/${pick().id}` }),
-    }),
-  );
-
+  /**
+   * A read phase in windows alternating with the bare SELECT (alternatingWindows), so its
+   * ratio compares the two under the same machine load.
+   */
+  const readPhase = async (
+    name: string,
+    request: () => BenchRequest,
+    check?: (res: BenchResponse) => string | undefined,
+  ) => {
+    if (!bare) return record(await runPhase({ ...timedPhase, name, request, check }));
+    const [phase, baseline] = (await alternatingWindows(
+      [
+        { name, client, request, check, rss },
+        { name: `bare SELECT, windows of ${name}`, client: bare.client, request: bare.select },
+      ],
+      { concurrency: c, seconds: opts.seconds, windows: READ_WINDOWS },
+    )) as [PhaseResult, PhaseResult];
+    phase.baseline = baseline;
+    phase.note = `${READ_WINDOWS} windows alternating with the bare SELECT, which made ${baseline.opsPerSec.toFixed(0)} ops/s (p99 ${baseline.p99.toFixed(1)} ms) in its own`;
+    return record(phase);
+  };
   const oneResult = (res: { body: string }) => {
     const total = parse<{ totalResults?: number }>(res.body)?.totalResults;
     return total === 1 ? undefined : `totalResults is ${total}, expected 1`;
   };
-  record(
-    await runPhase({
-      ...timedPhase,
-      name: PHASE.filterUserName,
-      request: () => ({
-        method: 'GET',
-        path: `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "${userName(pick().index)}"`)}`,
-      }),
-      check: oneResult,
-    }),
+  const filterBy = (filter: string) => ({
+    method: 'GET' as const,
+    path: `/scim/v2/Users?filter=${encodeURIComponent(filter)}`,
+  });
+  await readPhase(PHASE.getById, () => ({ method: 'GET', path: `/scim/v2/Users/${pick().id}` }));
+  await readPhase(
+    PHASE.filterUserName,
+    () => filterBy(`userName eq "${userName(pick().index)}"`),
+    oneResult,
   );
-  record(
-    await runPhase({
-      ...timedPhase,
-      name: PHASE.filterExternalId,
-      request: () => ({
-        method: 'GET',
-        path: `/scim/v2/Users?filter=${encodeURIComponent(`externalId eq "${externalId(pick().index)}"`)}`,
-      }),
-      check: oneResult,
-    }),
+  await readPhase(
+    PHASE.filterExternalId,
+    () => filterBy(`externalId eq "${externalId(pick().index)}"`),
+    oneResult,
   );
 
   record(await cursorWalk(client, rss, created.length));
@@ -529,11 +562,13 @@ async function main(): Promise<number> {
       .at(-1)
       ?.trim();
 
-    const bare = await measureBare(
+    const bareServer = await startBare(
       opts,
       scratch ? { url: scratch.url } : { socketDir: dataDir },
       work,
     );
+    if (bareServer) cleanups.push(() => bareServer.stop());
+    const bare = await measureBare(opts, bareServer);
 
     const client = new BenchClient(
       port,
@@ -560,6 +595,7 @@ async function main(): Promise<number> {
         client,
         rss,
         rulesClient,
+        bareServer,
         scratch ? { url: scratch.url } : { socketDir: dataDir },
       );
       // The CSV import (bench/import-phase.ts): its own users, after every SCIM phase.
