@@ -7,7 +7,7 @@ import type { AppEnv } from '../http/app-env.ts';
 import type { Services } from '../services.ts';
 import { buildListQuery } from './list-query.ts';
 import { applyPatch } from './patch/apply-patch.ts';
-import { compileProjection } from './projection.ts';
+import { cachedProjection } from './projection.ts';
 import { readJSONBody } from './read-body.ts';
 import { etag, type SCIMResource } from './representation.ts';
 import { normaliseResource } from './resource-input.ts';
@@ -116,7 +116,7 @@ export function careResourceRoutes(services: Services, type: CareType) {
   const extras = async (tenantId: string, ids: string[]) =>
     type === 'StaffMember' ? await directory.care.staffMembers.usersOf(tenantId, ids) : undefined;
   const present = async (c: Context<AppEnv>, r: CareRecord) => {
-    const projection = compileProjection(
+    const projection = cachedProjection(
       registry,
       type,
       c.req.query('attributes'),
@@ -142,7 +142,7 @@ export function careResourceRoutes(services: Services, type: CareType) {
       query.rows ? db.pool.query<CareRow>(query.rows.sql, query.rows.params) : undefined,
     ]);
     const { resources, nextCursor } = query.page(rows?.rows ?? []);
-    const projection = compileProjection(
+    const projection = cachedProjection(
       registry,
       type,
       params.attributes,

@@ -8,7 +8,7 @@ import type { AppEnv } from '../http/app-env.ts';
 import type { Services } from '../services.ts';
 import type { ResourceTypeName } from './attribute-sql.ts';
 import { buildListQuery, type ListQueryInput } from './list-query.ts';
-import { compileProjection, type Projection } from './projection.ts';
+import { cachedProjection, type Projection } from './projection.ts';
 import { readJSONBody } from './read-body.ts';
 import { groupToSCIM, type SCIMResource, userToSCIM } from './representation.ts';
 import type { SchemaRegistry } from './schema-registry.ts';
@@ -29,8 +29,6 @@ interface ListParams {
   attributes?: string | string[] | undefined;
   excludedAttributes?: string | string[] | undefined;
 }
-
-const defaultProjections = new Map<string, Projection>();
 
 const parsedQueries = new WeakMap<Request, Record<string, string>>();
 
@@ -55,24 +53,7 @@ export function projectionFrom(
   resourceType: string,
 ): Projection {
   const query = queryOf(c);
-  return projectionOf(registry, resourceType, query['attributes'], query['excludedAttributes']);
-}
-
-function projectionOf(
-  registry: SchemaRegistry,
-  resourceType: string,
-  attributes: string | string[] | undefined,
-  excluded: string | string[] | undefined,
-): Projection {
-  if (attributes === undefined && excluded === undefined) {
-    let p = defaultProjections.get(resourceType);
-    if (!p) {
-      p = compileProjection(registry, resourceType);
-      defaultProjections.set(resourceType, p);
-    }
-    return p;
-  }
-  return compileProjection(registry, resourceType, attributes, excluded);
+  return cachedProjection(registry, resourceType, query['attributes'], query['excludedAttributes']);
 }
 
 function integerParam(name: string, value: string | undefined): number | undefined {
@@ -168,7 +149,7 @@ async function listPage(
     cursor: params.cursor,
     maxPageSize: config.maxPageSize,
   };
-  const projection = projectionOf(
+  const projection = cachedProjection(
     registry,
     resourceType,
     params.attributes,

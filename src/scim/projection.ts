@@ -55,6 +55,37 @@ function list(value: string | readonly string[] | undefined): string[] {
   return parts.map((p) => p.trim()).filter((p) => p !== '');
 }
 
+/** Compiled projections kept per registry; a client sends the same few again and again. */
+const compiled = new WeakMap<SchemaRegistry, Map<string, Projection>>();
+/** Distinct projections kept per registry before the cache starts over. */
+const MAX_CACHED_PROJECTIONS = 256;
+
+/**
+ * `compileProjection`, compiled once per resource type and `attributes`/`excludedAttributes`
+ * pair: compiling resolves every path against the schemas, which cost as much as the rest
+ * of a `GET ?attributes=id` here.
+ */
+export function cachedProjection(
+  registry: SchemaRegistry,
+  resourceType: string,
+  attributes?: string | readonly string[],
+  excludedAttributes?: string | readonly string[],
+): Projection {
+  let byKey = compiled.get(registry);
+  if (!byKey) {
+    byKey = new Map();
+    compiled.set(registry, byKey);
+  }
+  const key = JSON.stringify([resourceType, attributes ?? null, excludedAttributes ?? null]);
+  let projection = byKey.get(key);
+  if (!projection) {
+    projection = compileProjection(registry, resourceType, attributes, excludedAttributes);
+    if (byKey.size >= MAX_CACHED_PROJECTIONS) byKey.clear();
+    byKey.set(key, projection);
+  }
+  return projection;
+}
+
 /**
  * Compiles `attributes` and `excludedAttributes` (comma-separated strings or arrays) for a
  * resource type. Rules: `id` and `schemas` and every `returned: always` attribute are kept

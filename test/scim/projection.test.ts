@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileProjection } from '../../src/scim/projection.ts';
+import { cachedProjection, compileProjection } from '../../src/scim/projection.ts';
 import type { SCIMResource } from '../../src/scim/representation.ts';
 import { createSchemaRegistry } from '../../src/scim/schema-registry.ts';
 
@@ -200,5 +200,29 @@ describe('compileProjection: what the caller must load', () => {
     expect(p('userName').needsGroups).toBe(false);
     expect(p('groups.display').needsGroups).toBe(true);
     expect(p().needsMembers).toBe(false);
+  });
+});
+
+describe('cachedProjection', () => {
+  it('Should compile a projection once and project as compileProjection does', () => {
+    const first = cachedProjection(registry, 'User', 'userName,emails.value');
+    expect(cachedProjection(registry, 'User', 'userName,emails.value')).toBe(first);
+    expect(first.apply(user())).toEqual(project('userName,emails.value'));
+    // The same text as attributes or as excludedAttributes is another projection.
+    const dropped = cachedProjection(registry, 'User', undefined, 'userName,emails.value');
+    expect(dropped).not.toBe(first);
+    expect(dropped.apply(user())['userName']).toBeUndefined();
+    expect(cachedProjection(registry, 'Group', 'displayName')).not.toBe(
+      cachedProjection(registry, 'User', 'displayName'),
+    );
+  });
+
+  it("Should keep each registry's projections apart", () => {
+    // Without the care extension, its URN names nothing: asking for it keeps only id.
+    const plain = createSchemaRegistry();
+    const withCare = cachedProjection(registry, 'User', CARE).apply(user());
+    const without = cachedProjection(plain, 'User', CARE).apply(user());
+    expect(withCare[CARE]).toEqual({ site: 'North' });
+    expect(without[CARE]).toBeUndefined();
   });
 });
