@@ -76,10 +76,14 @@ export function checkTargets(
   ratioCheck(PHASE.filterUserName, TARGETS.readRatio);
   ratioCheck(PHASE.filterExternalId, TARGETS.readRatio);
   ratioCheck(PHASE.post, TARGETS.postRatio);
-  const worst = phases.reduce<PhaseResult | undefined>(
-    (w, p) => (!Number.isNaN(p.p99) && (!w || p.p99 > w.p99) ? p : w),
-    undefined,
-  );
+  // The target is defined at 32 clients: one-client phases (a single rule evaluation over
+  // half the users, say) have targets of their own.
+  const worst = phases
+    .filter((p) => p.clients === TARGETS.p99Clients)
+    .reduce<PhaseResult | undefined>(
+      (w, p) => (!Number.isNaN(p.p99) && (!w || p.p99 > w.p99) ? p : w),
+      undefined,
+    );
   checks.push({
     target: `every phase p99 ≤ ${TARGETS.p99Ms} ms (defined at ${TARGETS.p99Clients} clients, ${TARGETS.p99Users.toLocaleString('en')} users)`,
     measured: worst ? `worst: ${worst.name} ${worst.p99.toFixed(1)} ms` : 'n/a',
