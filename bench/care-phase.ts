@@ -12,6 +12,7 @@ import {
   type BenchClient,
   type BenchRequest,
   type BenchResponse,
+  closedLoop,
   type PhaseResult,
   Recorder,
   runPhase,
@@ -146,14 +147,14 @@ async function interleaved(
   const care = new Recorder(`${name} (care, interleaved)`, opts.concurrency, cap);
   const deadline = performance.now() + opts.seconds * 1000;
   let next = 0;
-  await Promise.all(
-    Array.from({ length: opts.concurrency }, async () => {
-      while (performance.now() < deadline && next < cap) {
-        const i = next++;
-        await timed(opts.client, plain, plainReq(i));
-        await timed(opts.client, care, careReq(i));
-      }
-    }),
+  await closedLoop(
+    opts.concurrency,
+    () => performance.now() < deadline && next < cap,
+    async () => {
+      const i = next++;
+      await timed(opts.client, plain, plainReq(i));
+      await timed(opts.client, care, careReq(i));
+    },
   );
   const p = plain.finish();
   const c = care.finish();

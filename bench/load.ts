@@ -196,6 +196,22 @@ export interface PhaseOptions {
 }
 
 /**
+ * `concurrency` (at least one) workers that each run `step` and wait for it, again and
+ * again while `more()` holds: a closed-loop load, where each client waits for its answer.
+ */
+export async function closedLoop(
+  concurrency: number,
+  more: () => boolean,
+  step: () => Promise<void>,
+): Promise<void> {
+  await Promise.all(
+    Array.from({ length: Math.max(1, concurrency) }, async () => {
+      while (more()) await step();
+    }),
+  );
+}
+
+/**
  * A bounded closed-loop load: `concurrency` workers each send a request, wait for the
  * answer and send the next, until `requests` were taken or `seconds` passed.
  */
@@ -206,25 +222,26 @@ export async function runPhase(opts: PhaseOptions): Promise<PhaseResult> {
     ? performance.now() + opts.seconds * 1000
     : Number.POSITIVE_INFINITY;
   let next = 0;
-  const worker = async () => {
-    while (next < opts.requests && performance.now() < deadline) {
-      const i = next++;
-      const res = await timed(
-        opts.client,
-        rec,
-        opts.request(i),
-        opts.check && ((r) => opts.check?.(r, i)),
-      );
-      if (res && opts.onOk) opts.onOk(res, i);
-    }
-  };
   // Long count-bounded phases (100,000 POSTs) say where they are every 15 s.
   const progress = setInterval(() => {
     process.stderr.write(`[bench] ${opts.name}: ${rec.count} of ${opts.requests}\n`);
   }, 15_000);
   if (opts.seconds) clearInterval(progress);
   try {
-    await Promise.all(Array.from({ length: Math.max(1, opts.concurrency) }, worker));
+    await closedLoop(
+      opts.concurrency,
+      () => next < opts.requests && performance.now() < deadline,
+      async () => {
+        const i = next++;
+        const res = await timed(
+          opts.client,
+          rec,
+          opts.request(i),
+          opts.check && ((r) => opts.check?.(r, i)),
+        );
+        if (res && opts.onOk) opts.onOk(res, i);
+      },
+    );
   } finally {
     clearInterval(progress);
   }
@@ -261,18 +278,18 @@ export async function alternatingWindows(
     for (const s of w % 2 === 0 ? state : [...state].reverse()) {
       const started = performance.now();
       const deadline = started + windowMs;
-      await Promise.all(
-        Array.from({ length: Math.max(1, opts.concurrency) }, async () => {
-          while (performance.now() < deadline && s.next < cap) {
-            const i = s.next++;
-            await timed(
-              s.kind.client,
-              s.rec,
-              s.kind.request(i),
-              s.kind.check && ((r) => s.kind.check?.(r, i)),
-            );
-          }
-        }),
+      await closedLoop(
+        opts.concurrency,
+        () => performance.now() < deadline && s.next < cap,
+        async () => {
+          const i = s.next++;
+          await timed(
+            s.kind.client,
+            s.rec,
+            s.kind.request(i),
+            s.kind.check && ((r) => s.kind.check?.(r, i)),
+          );
+        },
       );
       s.active += (performance.now() - started) / 1000;
     }

@@ -46,7 +46,7 @@ function queryOf(c: Context<AppEnv>): Record<string, string> {
   return query;
 }
 
-/** The request's `attributes`/`excludedAttributes` projection (the common no-parameter case is shared). */
+/** The request's `attributes`/`excludedAttributes` projection, compiled once per pair (cachedProjection). */
 export function projectionFrom(
   c: Context<AppEnv>,
   registry: SchemaRegistry,
