@@ -8,7 +8,8 @@ ENV NODE_ENV=production \
     DATA_DIR=/data
 
 # Dependencies first, so a source change does not reinstall them. The runtime needs no
-# dev dependency (tsx, which runs the TypeScript sources, is a runtime dependency).
+# dev dependency (esbuild, which compiles the TypeScript sources as they load, and tsx,
+# which runs the CLI, are runtime dependencies).
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 

@@ -1,6 +1,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
@@ -28,26 +29,19 @@ export interface Child {
 }
 
 /**
- * Starts a TypeScript entry point as ONE node process (`node --import tsx`), not through
- * the `tsx` launcher: the launcher forks a second process, and the RSS we sample and the
- * SIGTERM we send must reach the server itself.
+ * Starts ONE node process with `args` (not a launcher such as `tsx` or `npm`, which fork
+ * a second process: the RSS we sample and the SIGTERM we send must reach the server).
  */
-export function startTS(
-  entry: string,
-  env: NodeJS.ProcessEnv,
-  logFile: string,
-  cwd: string,
-  nodeFlags: string[] = [],
-): Child {
+function startNode(args: string[], env: NodeJS.ProcessEnv, logFile: string, cwd: string): Child {
   const log = createWriteStream(logFile);
-  const proc = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', entry], {
+  const proc = spawn(process.execPath, args, {
     cwd,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   proc.stdout?.pipe(log);
   proc.stderr?.pipe(log);
-  if (proc.pid === undefined) throw new Error(`could not start ${entry}`);
+  if (proc.pid === undefined) throw new Error(`could not start node ${args.join(' ')}`);
   const exited = new Promise<number | null>((resolve) =>
     proc.once('exit', (code) => resolve(code)),
   );
@@ -64,6 +58,31 @@ export function startTS(
       }
     },
   };
+}
+
+/** Starts a TypeScript entry point of the bench (`node --import tsx entry`). */
+export function startTS(
+  entry: string,
+  env: NodeJS.ProcessEnv,
+  logFile: string,
+  cwd: string,
+): Child {
+  return startNode(['--import', 'tsx', entry], env, logFile, cwd);
+}
+
+/** Starts carebridge as `npm start` does, with the node arguments of its start script. */
+export function startCarebridge(env: NodeJS.ProcessEnv, logFile: string, cwd: string): Child {
+  return startNode(npmStartArguments(cwd), env, logFile, cwd);
+}
+
+/** The arguments after `node` in package.json's start script. */
+export function npmStartArguments(cwd: string): string[] {
+  const pkg = JSON.parse(readFileSync(join(cwd, 'package.json'), 'utf8')) as {
+    scripts?: Record<string, string>;
+  };
+  const [command, ...args] = (pkg.scripts?.['start'] ?? '').trim().split(/\s+/);
+  if (command !== 'node') throw new Error(`the start script does not run node: ${command}`);
+  return args;
 }
 
 /** Polls `url` until it answers 200; fails if the child exits or the time runs out. */

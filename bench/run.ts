@@ -34,6 +34,7 @@ import {
   runNpm,
   type ScratchDatabase,
   settleDatabase,
+  startCarebridge,
   startTS,
   stopChild,
   waitReady,
@@ -48,11 +49,6 @@ const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group';
-/**
- * The heap budget `npm start` gives carebridge (package.json). Without one, V8 on a large
- * machine lets garbage pile up to hundreds of MB before collecting it.
- */
-const CAREBRIDGE_HEAP = '--max-old-space-size=192';
 /** Upper bound on requests in a time-bounded phase. */
 const MAX_TIMED_REQUESTS = 1_000_000;
 
@@ -531,9 +527,7 @@ async function main(): Promise<number> {
     env['PORT'] = String(port);
 
     log(`starting carebridge on 127.0.0.1:${port} (${opts.database})`);
-    const server: Child = startTS('src/main.ts', env, join(work, 'carebridge.log'), ROOT, [
-      CAREBRIDGE_HEAP,
-    ]);
+    const server: Child = startCarebridge(env, join(work, 'carebridge.log'), ROOT);
     cleanups.push(() => stopChild(server));
     try {
       await waitReady(`http://127.0.0.1:${port}/readyz`, server, 180_000);

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,9 +26,17 @@ function freePort(): Promise<number> {
   });
 }
 
+/** The node arguments of package.json's start script: the server runs as `npm start` runs it. */
+function npmStartArguments(): string[] {
+  const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } };
+  const [command, ...args] = pkg.scripts.start.trim().split(/\s+/);
+  expect(command).toBe('node');
+  return args;
+}
+
 async function startServer(): Promise<{ proc: ChildProcess; url: string }> {
   const port = await freePort();
-  const proc = spawn(TSX, ['src/main.ts'], {
+  const proc = spawn(process.execPath, npmStartArguments(), {
     env: { ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
