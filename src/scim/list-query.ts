@@ -106,7 +106,8 @@ export function buildListQuery(input: ListQueryInput): ListQuery {
   const sort = sortToSQL(input.registry, input.resourceType, input.sortBy, input.sortOrder, {
     alias,
   });
-  const binding = cursorBinding(input.resourceType, filter, sort);
+  // Only cursor pages carry it: a hash per request is a cost an index page need not pay.
+  const binding = cursorMode ? cursorBinding(input.resourceType, filter, sort) : '';
   const params = new SQLParams(whereParams.length);
   const pageWhere = [...where];
   if (input.cursor)
