@@ -1,10 +1,9 @@
 import type pg from 'pg';
-import { v7 as uuidv7 } from 'uuid';
 import { type Queryable, uniqueViolation, withTransaction } from '../db/sql.ts';
 import type { DirectoryContext } from '../directory/actor.ts';
 import { DirectoryError } from '../directory/directory-error.ts';
 import { fenceUserWrites } from '../directory/rule-sql.ts';
-import { UUID } from '../directory/uuid.ts';
+import { newId, UUID } from '../directory/uuid.ts';
 import { checkCareAdmin } from './access-rules.ts';
 import { CARE_USER_SCHEMA } from './care-extension.ts';
 import {
@@ -56,7 +55,7 @@ export class Sites {
         db.query<CareRow>(
           `insert into sites (id, tenant_id, parent_id, display_name, external_id, attrs, created_at, updated_at)
            values ($1, $2, $3, $4, $5, $6, $7, $7) returning *`,
-          [uuidv7(), ctx.tenantId, parentId, input.displayName, input.externalId, attrs, now],
+          [newId(), ctx.tenantId, parentId, input.displayName, input.externalId, attrs, now],
         ),
       );
       const site = careRecordFromRow(row);

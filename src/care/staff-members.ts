@@ -1,12 +1,11 @@
 import type pg from 'pg';
-import { v7 as uuidv7 } from 'uuid';
 import { type Queryable, withTransaction } from '../db/sql.ts';
 import type { DirectoryContext } from '../directory/actor.ts';
 import { DirectoryError } from '../directory/directory-error.ts';
 import { fenceUserWrites, lockRules } from '../directory/rule-sql.ts';
 import { syncMemberships } from '../directory/user-memberships-batch.ts';
 import { auditSnapshot, type UserStatus } from '../directory/user-record.ts';
-import { UUID } from '../directory/uuid.ts';
+import { newId, UUID } from '../directory/uuid.ts';
 import { checkCareAdmin } from './access-rules.ts';
 import { CARE_USER_SCHEMA } from './care-extension.ts';
 import {
@@ -94,7 +93,7 @@ export class StaffMembers {
       const { rows } = await db.query<CareRow>(
         `insert into staff_members (id, tenant_id, display_name, external_id, attrs, created_at, updated_at)
          values ($1, $2, $3, $4, $5, $6, $6) returning *`,
-        [uuidv7(), ctx.tenantId, input.displayName, input.externalId, attrs, now],
+        [newId(), ctx.tenantId, input.displayName, input.externalId, attrs, now],
       );
       const staff = careRecordFromRow(rows[0] as CareRow);
       await recordCareChange(db, ctx, {

@@ -1,6 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
 import type pg from 'pg';
-import { v7 as uuidv7 } from 'uuid';
 import { appendAudit, auditStatement } from '../audit/audit-log.ts';
 import { BatchedTransaction, type Queryable, withTransaction } from '../db/sql.ts';
 import type { DirectoryContext } from './actor.ts';
@@ -17,6 +16,7 @@ import {
 import { checkGrants, GroupRules } from './group-rules.ts';
 import { type CompiledRule, lockRules, ruleLock } from './rule-sql.ts';
 import { isResourceId } from './users.ts';
+import { newId } from './uuid.ts';
 
 const NO_CHANGES: MemberChanges = { add: [], remove: [] };
 
@@ -61,7 +61,7 @@ export class GroupDirectory {
         `insert into groups (id, tenant_id, display_name, external_id, attrs, grants, version, created_at, updated_at)
          values ($1, $2, $3, $4, $5, $6, 1, $7, $7) returning *`,
         [
-          uuidv7(),
+          newId(),
           ctx.tenantId,
           input.displayName,
           input.externalId,

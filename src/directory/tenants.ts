@@ -1,6 +1,6 @@
 import type pg from 'pg';
-import { v7 as uuidv7 } from 'uuid';
 import { DirectoryError } from './directory-error.ts';
+import { newId } from './uuid.ts';
 
 export interface TenantRecord {
   id: string;
@@ -36,7 +36,7 @@ export class Tenants {
          select $3, t.id, $4, 'system', '{}'::jsonb, 1, now(), now() from t
        )
        select * from t`,
-      [uuidv7(), name, uuidv7(), ALL_USERS],
+      [newId(), name, newId(), ALL_USERS],
     );
     if (inserted.rows[0]) return { tenant: inserted.rows[0], created: true };
     const existing = await this.findByName(name);

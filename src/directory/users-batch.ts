@@ -1,5 +1,4 @@
 import type pg from 'pg';
-import { v7 as uuidv7 } from 'uuid';
 import { batchedAccessActor, batchedReferenceLookup, prepareUserWrite } from '../care/user-care.ts';
 import { BatchedTransaction, type Statement, sendBatch, withTransaction } from '../db/sql.ts';
 import type { DirectoryContext } from './actor.ts';
@@ -17,6 +16,7 @@ import {
   type UserRow,
   userFromRow,
 } from './user-record.ts';
+import { newId } from './uuid.ts';
 
 /** The outcome of one input of a batch, in the order given. */
 export type BatchCreateOutcome =
@@ -111,7 +111,7 @@ async function createUsersOnce(
       prepared.push({
         ord,
         input: r.value.input,
-        id: uuidv7(),
+        id: newId(),
         passwordHash: r.value.passwordHash,
       });
     } else if (r.reason instanceof DirectoryError) {

@@ -1,5 +1,4 @@
 import type pg from 'pg';
-import { v7 as uuidv7 } from 'uuid';
 import { checkUserDelete, prepareUserWrite } from '../care/user-care.ts';
 import {
   BatchedTransaction,
@@ -31,7 +30,7 @@ import {
   createUsers,
   updateUsers,
 } from './users-batch.ts';
-import { UUID } from './uuid.ts';
+import { newId, UUID } from './uuid.ts';
 
 /** True when `id` can be a user or group id; anything else cannot exist (404, never 500). */
 export function isResourceId(id: string): boolean {
@@ -94,7 +93,7 @@ function linkIdentityStatement(tenantId: string, userId: string, identity: Linke
            where exists (select 1 from users where id = $6)
            on conflict (tenant_id, connection_id, issuer, subject)
            do update set last_authenticated_at = now()`,
-    values: [uuidv7(), tenantId, identity.connectionId, identity.issuer, identity.subject, userId],
+    values: [newId(), tenantId, identity.connectionId, identity.issuer, identity.subject, userId],
   };
 }
 
@@ -145,7 +144,7 @@ export class UserDirectory {
     requested: UserInput,
     opts: { identity?: LinkedIdentity } = {},
   ): Promise<UserRecord> {
-    const id = uuidv7();
+    const id = newId();
     const at = new Date();
     let passwordHash: string | null | undefined;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {

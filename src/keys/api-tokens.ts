@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { v7 as uuidv7 } from 'uuid';
+import { newId } from '../directory/uuid.ts';
 import type { SigningKeys } from './signing-keys.ts';
 
 /**
@@ -65,7 +65,7 @@ export class ApiTokens {
     clientId?: string | null;
     expiresInSeconds?: number;
   }): Promise<{ id: string; token: string; expiresAt: Date | null }> {
-    const id = uuidv7();
+    const id = newId();
     const expiresAt = opts.expiresInSeconds
       ? new Date(Date.now() + opts.expiresInSeconds * 1000)
       : null;

@@ -10,8 +10,8 @@ import {
   jwtVerify,
   SignJWT,
 } from 'jose';
-import { v7 as uuidv7 } from 'uuid';
 import { type SigningKey, SigningKeySchema } from '../db/entities.ts';
+import { newId } from '../directory/uuid.ts';
 
 const ALG = 'ES256';
 
@@ -47,7 +47,7 @@ export class SigningKeys {
   /** Creates a new signing key; the previous ones keep verifying. */
   async rotate(): Promise<string> {
     const { publicKey, privateKey } = await generateKeyPair(ALG, { extractable: true });
-    const kid = uuidv7();
+    const kid = newId();
     const em = this.orm.em.fork();
     em.create(SigningKeySchema, {
       kid,

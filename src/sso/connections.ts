@@ -1,9 +1,9 @@
 import type pg from 'pg';
-import { v7 as uuidv7 } from 'uuid';
 import { appendAudit } from '../audit/audit-log.ts';
 import { uniqueViolation, withTransaction } from '../db/sql.ts';
 import type { DirectoryContext } from '../directory/actor.ts';
 import { DirectoryError } from '../directory/directory-error.ts';
+import { newId } from '../directory/uuid.ts';
 import type {
   AttributeMapping,
   ConnectionInput,
@@ -156,7 +156,7 @@ export class SsoConnections {
            where sso_connections.tenant_id = excluded.tenant_id
            returning *, (xmax = 0) as created`,
           [
-            uuidv7(),
+            newId(),
             ctx.tenantId,
             input.slug,
             input.protocol,
