@@ -161,23 +161,8 @@ async function createUsersOnce(
     );
     const answers = opts.answers === true && done.length > 0;
     committed = true; // commit() ends the transaction whether or not it fails
-    const [groups] = await tx.commit(
-      answers
-        ? [
-            {
-              // Unnamed: planned for the tables as they are, not as they were when first prepared.
-              text: `select u.id, ${userGroupsJSON('u.id')} as groups from unnest($1::uuid[]) as u(id)`,
-              values: [done.map((p) => p.id)],
-            },
-          ]
-        : [],
-    );
-    const groupsOf = new Map(
-      ((groups?.rows ?? []) as { id: string; groups: unknown }[]).map((g) => [
-        g.id,
-        groupsFromColumn(g.groups) ?? [],
-      ]),
-    );
+    const [groups] = await tx.commit(answers ? [answerGroups(done.map((p) => p.id))] : []);
+    const groupsOf = groupsByUser(groups);
     created = new Map(
       done.map((p) => [
         p.id,
@@ -241,10 +226,19 @@ async function takenNames(pool: pg.Pool, tenantId: string, names: string[]): Pro
 export interface BatchUpdate {
   id: string;
   change: (current: UserRecord) => UserInput;
+  /** The version the client last saw (If-Match); another current version fails this change. */
+  ifMatch?: number | undefined;
+  /** The request this change came in, for its audit event (else the context's). */
+  requestId?: string | null;
 }
 
-/** The outcome of one change of a batch, in the order given. */
-export type BatchUpdateOutcome = { ok: true; changed: boolean } | { ok: false; error: unknown };
+/**
+ * The outcome of one change of a batch, in the order given; with `answers`, the account as
+ * an update answers it (after the change, with its groups when it changed).
+ */
+export type BatchUpdateOutcome =
+  | { ok: true; changed: boolean; user?: UserRecord }
+  | { ok: false; error: unknown };
 
 // The batch's rows, locked in id order (as one write locks one) and without blocking the
 // key-share locks that group member writes take on their users.
@@ -268,7 +262,7 @@ const UPDATE_MANY = `
     insert into change_events (tenant_id, resource_type, resource_id, operation, version)
     select $1, 'User', id, 'updated', version from u
   )
-  select id from u`;
+  select id, version from u`;
 
 /**
  * Changes many accounts in one transaction, as `users.update` changes one: under the
@@ -278,13 +272,14 @@ const UPDATE_MANY = `
  * follow-ups of status changes go in one round trip. A change that is refused fails alone;
  * one that alters nothing writes nothing. Ids must be distinct. A unique violation (a
  * userName or email taken) rolls the whole batch back and is thrown: the caller applies
- * that batch one account at a time, so only the offending rows fail.
+ * that batch one account at a time, so only the offending rows fail. With `answers`, each
+ * outcome carries the account as stored, made of what was sent (coalesced SCIM updates).
  */
 export async function updateUsers(
   pool: pg.Pool,
   ctx: DirectoryContext,
   requested: BatchUpdate[],
-  opts: { auditType?: string } = {},
+  opts: { auditType?: string; answers?: boolean } = {},
 ): Promise<BatchUpdateOutcome[]> {
   const ids = requested.map((r) => r.id);
   if (new Set(ids).size !== ids.length) throw new Error('updateUsers: ids must be distinct');
@@ -294,7 +289,13 @@ export async function updateUsers(
     await lockRules(tx, ctx.tenantId, 'shared');
     const { rows } = await tx.query<UserRow>(LOCK_MANY, [ctx.tenantId, ids]);
     const current = new Map(rows.map((r) => [r.id, userFromRow(r)]));
-    const writes: { input: UserInput; before: UserRecord; passwordHash: string | null }[] = [];
+    const writes: {
+      ord: number;
+      input: UserInput;
+      before: UserRecord;
+      passwordHash: string | null;
+      requestId: string | null | undefined;
+    }[] = [];
     const after: Statement[] = [];
     // Side by side on the transaction's connection, their reference checks one query.
     const lookup = batchedReferenceLookup();
@@ -309,6 +310,10 @@ export async function updateUsers(
           };
           return undefined;
         }
+        if (request.ifMatch !== undefined && request.ifMatch !== user.version) {
+          outcomes[i] = { ok: false, error: preconditionFailed(user) };
+          return undefined;
+        }
         let input: UserInput;
         try {
           input = request.change(user);
@@ -319,14 +324,21 @@ export async function updateUsers(
         try {
           const prepared = await prepareUserWrite(tx, ctx, user, input, { lookup, actor });
           if (!hasChanged(user, prepared.input)) {
-            outcomes[i] = { ok: true, changed: false };
+            outcomes[i] = { ok: true, changed: false, ...(opts.answers ? { user } : {}) };
             return undefined;
           }
           const next = prepared.input;
           const passwordHash =
             next.password === undefined ? null : await hashPassword(next.password);
           outcomes[i] = { ok: true, changed: true };
-          return { input: next, before: user, passwordHash, after: prepared.after ?? [] };
+          return {
+            ord: i,
+            input: next,
+            before: user,
+            passwordHash,
+            after: prepared.after ?? [],
+            requestId: request.requestId,
+          };
         } catch (err) {
           if (!(err instanceof DirectoryError)) throw err;
           outcomes[i] = { ok: false, error: err };
@@ -340,7 +352,8 @@ export async function updateUsers(
       after.push(...r.after);
     }
     if (writes.length === 0) return;
-    await tx.query(UPDATE_MANY, [
+    const at = new Date();
+    const { rows: stored } = await tx.query<{ id: string; version: number }>(UPDATE_MANY, [
       ctx.tenantId,
       JSON.stringify(
         writes.map((w) => ({
@@ -353,11 +366,12 @@ export async function updateUsers(
           password_hash: w.passwordHash,
         })),
       ),
-      new Date(),
+      at,
     ]);
     const members: BatchMember[] = writes.map((w) => ({
       id: w.before.id,
       leaving: w.before.status === 'active' && w.input.status !== 'active',
+      requestId: w.requestId ?? null,
       audit: {
         type: opts.auditType ?? 'user.updated',
         before: auditSnapshot(w.before),
@@ -366,6 +380,53 @@ export async function updateUsers(
     }));
     await syncMemberships(tx, ctx, members);
     if (after.length > 0) await sendBatch(tx, after);
+    if (opts.answers) {
+      const version = new Map(stored.map((r) => [r.id, r.version]));
+      const groupsOf = groupsByUser(await tx.query(answerGroups(writes.map((w) => w.before.id))));
+      for (const w of writes) {
+        outcomes[w.ord] = {
+          ok: true,
+          changed: true,
+          user: {
+            ...w.before,
+            userName: w.input.userName,
+            externalId: w.input.externalId,
+            status: w.input.status,
+            attrs: w.input.attrs,
+            passwordHash: w.passwordHash ?? w.before.passwordHash,
+            version: version.get(w.before.id) ?? w.before.version + 1,
+            updatedAt: at,
+            groups: groupsOf.get(w.before.id) ?? [],
+          },
+        };
+      }
+    }
   });
   return outcomes;
+}
+
+/** The refusal of a change made against another version than the account's (If-Match). */
+export function preconditionFailed(user: UserRecord): DirectoryError {
+  return new DirectoryError(
+    'preconditionFailed',
+    `user ${user.id} has changed (version ${user.version})`,
+  );
+}
+
+/** The groups of each of `ids` as a write answers them, in one statement. */
+function answerGroups(ids: string[]): Statement {
+  return {
+    // Unnamed: planned for the tables as they are, not as they were when first prepared.
+    text: `select u.id, ${userGroupsJSON('u.id')} as groups from unnest($1::uuid[]) as u(id)`,
+    values: [ids],
+  };
+}
+
+function groupsByUser(result: pg.QueryResult | undefined) {
+  return new Map(
+    ((result?.rows ?? []) as { id: string; groups: unknown }[]).map((g) => [
+      g.id,
+      groupsFromColumn(g.groups) ?? [],
+    ]),
+  );
 }

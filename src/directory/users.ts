@@ -9,7 +9,6 @@ import {
   withTransaction,
 } from '../db/sql.ts';
 import type { DirectoryContext } from './actor.ts';
-import { CreateCoalescer } from './create-coalescer.ts';
 import { DirectoryError } from './directory-error.ts';
 import { hashPassword } from './passwords.ts';
 import { lockRules, ruleLock } from './rule-sql.ts';
@@ -28,9 +27,11 @@ import {
   type BatchUpdate,
   type BatchUpdateOutcome,
   createUsers,
+  preconditionFailed,
   updateUsers,
 } from './users-batch.ts';
 import { newId, UUID } from './uuid.ts';
+import { type Settled, WriteCoalescer } from './write-coalescer.ts';
 
 /** True when `id` can be a user or group id; anything else cannot exist (404, never 500). */
 export function isResourceId(id: string): boolean {
@@ -97,19 +98,45 @@ function linkIdentityStatement(tenantId: string, userId: string, identity: Linke
   };
 }
 
+/** Writes of one tenant and actor may share a transaction (one audit actor, one access check). */
+const actorLane = (ctx: DirectoryContext) =>
+  `${ctx.tenantId}\u0000${ctx.actor.type}\u0000${ctx.actor.id ?? ''}`;
+
+interface PendingCreate {
+  ctx: DirectoryContext;
+  input: UserInput;
+}
+
+interface PendingUpdate {
+  ctx: DirectoryContext;
+  id: string;
+  change: (current: UserRecord) => UserInput;
+  ifMatch: number | undefined;
+  auditType: string | undefined;
+}
+
+type UpdateResult = { user: UserRecord; changed: boolean };
+
 /** The one write path for accounts, plus the reads the doors need. */
 export class UserDirectory {
-  private readonly coalescer: CreateCoalescer;
+  private readonly creates: WriteCoalescer<PendingCreate, UserRecord>;
+  private readonly updates: WriteCoalescer<PendingUpdate, UpdateResult>;
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly memberships: UserMemberships = new UserMemberships(),
   ) {
-    this.coalescer = new CreateCoalescer(
-      (ctx, input) => this.createOne(ctx, input),
-      (ctx, inputs, requestIds) =>
-        createUsers(this.pool, ctx, inputs, { answers: true, requestIds }),
-    );
+    this.creates = new WriteCoalescer({
+      lane: ({ ctx }) => actorLane(ctx),
+      one: ({ ctx, input }) => this.createOne(ctx, input),
+      many: (items) => this.createBatch(items),
+    });
+    this.updates = new WriteCoalescer({
+      lane: ({ ctx, auditType }) => `${actorLane(ctx)}\u0000${auditType ?? ''}`,
+      apart: ({ id }) => id,
+      one: (u) => this.updateOne(u.ctx, u.id, u.change, u),
+      many: (items) => this.updateBatch(items),
+    });
   }
 
   async get(tenantId: string, id: string): Promise<UserRecord> {
@@ -136,7 +163,21 @@ export class UserDirectory {
     opts: { identity?: LinkedIdentity } = {},
   ): Promise<UserRecord> {
     if (opts.identity) return this.createOne(ctx, requested, opts);
-    return this.coalescer.create(ctx, requested);
+    return this.creates.submit({ ctx, input: requested });
+  }
+
+  private async createBatch(items: PendingCreate[]): Promise<Settled<UserRecord>[]> {
+    const outcomes = await createUsers(
+      this.pool,
+      (items[0] as PendingCreate).ctx,
+      items.map((i) => i.input),
+      { answers: true, requestIds: items.map((i) => i.ctx.requestId) },
+    );
+    return outcomes.map((o) => {
+      if (!o.ok) return { ok: false, error: o.error };
+      if (!o.user) return { ok: false, error: new Error('a batch create answered no account') };
+      return { ok: true, value: o.user };
+    });
   }
 
   private async createOne(
@@ -197,16 +238,72 @@ export class UserDirectory {
    * nothing writes nothing (meta.lastModified stays). `ifMatch` is the version the client
    * last saw (RFC 7644 §3.14); a different current version fails with preconditionFailed.
    *
-   * Two round trips: the rule lock with the account row locked for update, then the
-   * write with its memberships, audit event and token follow-ups, and the commit.
+   * Changes of one tenant and actor that arrive while one is on its way are sent
+   * together, set-based (users-batch.ts): an IdP deactivating hundreds of leavers at once.
+   * One alone goes in two round trips: the rule lock with the account row locked for
+   * update, then the write with its memberships, audit event and token follow-ups, and
+   * the commit.
    */
   async update(
     ctx: DirectoryContext,
     id: string,
     change: (current: UserRecord) => UserInput,
     opts: { ifMatch?: number | undefined; auditType?: string } = {},
-  ): Promise<{ user: UserRecord; changed: boolean }> {
+  ): Promise<UpdateResult> {
     if (!isResourceId(id)) throw new DirectoryError('notFound', `user ${id} not found`);
+    return this.updates.submit({
+      ctx,
+      id,
+      change,
+      ifMatch: opts.ifMatch,
+      auditType: opts.auditType,
+    });
+  }
+
+  /**
+   * A batch of coalesced changes. When one of them takes a userName or email in use, the
+   * batch is applied again one change at a time, so that only that one fails.
+   */
+  private async updateBatch(items: PendingUpdate[]): Promise<Settled<UpdateResult>[]> {
+    const first = items[0] as PendingUpdate;
+    let outcomes: BatchUpdateOutcome[];
+    try {
+      outcomes = await updateUsers(
+        this.pool,
+        first.ctx,
+        items.map((i) => ({
+          id: i.id,
+          change: i.change,
+          ifMatch: i.ifMatch,
+          requestId: i.ctx.requestId,
+        })),
+        { answers: true, ...(first.auditType ? { auditType: first.auditType } : {}) },
+      );
+    } catch (err) {
+      if (!uniqueViolation(err)) throw err;
+      const alone: Settled<UpdateResult>[] = [];
+      for (const i of items) {
+        try {
+          alone.push({ ok: true, value: await this.updateOne(i.ctx, i.id, i.change, i) });
+        } catch (error) {
+          alone.push({ ok: false, error });
+        }
+      }
+      return alone;
+    }
+    return outcomes.map((o) => {
+      if (!o.ok) return { ok: false, error: o.error };
+      if (!o.user) return { ok: false, error: new Error('a batch update answered no account') };
+      return { ok: true, value: { user: o.user, changed: o.changed } };
+    });
+  }
+
+  private async updateOne(
+    ctx: DirectoryContext,
+    id: string,
+    change: (current: UserRecord) => UserInput,
+    opts: { ifMatch?: number | undefined; auditType?: string | undefined },
+  ): Promise<UpdateResult> {
     const { tx, results } = await BatchedTransaction.begin(this.pool, [
       ruleLock(ctx.tenantId, 'shared'),
       { name: 'user_for_write', text: SELECT_USER_FOR_WRITE, values: [ctx.tenantId, id] },
@@ -218,10 +315,7 @@ export class UserDirectory {
       const { rule_generation: generation, ...currentRow } = locked;
       const current = userFromRow(currentRow);
       if (opts.ifMatch !== undefined && opts.ifMatch !== current.version) {
-        throw new DirectoryError(
-          'preconditionFailed',
-          `user ${id} has changed (version ${current.version})`,
-        );
+        throw preconditionFailed(current);
       }
       // Inside the transaction: the checks see what the write will be stored next to.
       const prepared = await prepareUserWrite(tx.queryable, ctx, current, change(current));
@@ -289,7 +383,7 @@ export class UserDirectory {
     const outcomes: BatchUpdateOutcome[] = [];
     for (const { id, change } of changes) {
       try {
-        const { changed } = await this.update(ctx, id, change, opts);
+        const { changed } = await this.updateOne(ctx, id, change, opts);
         outcomes.push({ ok: true, changed });
       } catch (err) {
         outcomes.push({ ok: false, error: err });
