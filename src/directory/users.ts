@@ -154,7 +154,7 @@ export class UserDirectory {
   /**
    * Creates an account; refuses a userName or primary email already in use. Creates of
    * one tenant and actor that arrive while one is on its way are sent together, set-based
-   * (create-coalescer.ts); one alone goes in one round trip: the rule lock, the account
+   * (write-coalescer.ts); one alone goes in one round trip: the rule lock, the account
    * with its memberships and audit event, and the commit.
    */
   create(

@@ -3,7 +3,7 @@ import { createTestApp, type TestApp } from '../helpers/test-app.ts';
 import { rulesClient, USER } from '../rules/data/rules-client.ts';
 
 // Many POSTs at once, as Okta and Entra provision an organisation: the directory sends
-// those that arrive while a create is in flight together (src/directory/create-coalescer.ts).
+// those that arrive while a create is in flight together (src/directory/write-coalescer.ts).
 // Each must still get exactly the answer, error and audit event it would get alone.
 let t: TestApp;
 let scim: ReturnType<typeof rulesClient>;
