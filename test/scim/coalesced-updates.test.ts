@@ -41,6 +41,20 @@ describe('Concurrent updates', () => {
       Array.from({ length: 40 }, (_, i) => scim.createUser(`leaver.${i}`, { title: 'Carer' })),
     );
     const manual = await scim.createGroup('Crowd night shift', {}, ids);
+    // A leaver's own API token is suspended with it; a stayer's keeps working.
+    const tenantId = (await t.services.directory.tenants.findByName('default'))?.id as string;
+    const tokenOf = (userId: string, name: string) =>
+      t.services.tokens.issue({
+        tenantId,
+        scopes: ['scim'],
+        name,
+        createdBy: userId,
+      });
+    const leaverToken = await tokenOf(ids[1] as string, 'leaver-sync');
+    const stayerToken = await tokenOf(ids[2] as string, 'stayer-sync');
+    const usable = async (token: string) =>
+      (await t.request('GET', '/scim/v2/Users?count=0', { token })).status === 200;
+    expect(await usable(leaverToken.token)).toBe(true);
     // Even ones become nurses (a rule group), odd ones leave (every membership ends).
     const responses = await Promise.all(
       ids.map((id, i) =>
@@ -75,6 +89,8 @@ describe('Concurrent updates', () => {
       const read = await (await t.request('GET', `/scim/v2/Users/${ids[i]}`)).json();
       expect(read).toEqual(body);
     }
+    expect(await usable(leaverToken.token)).toBe(false);
+    expect(await usable(stayerToken.token)).toBe(true);
     expect(await scim.memberIds(nurses.id)).toEqual(ids.filter((_, i) => i % 2 === 0).sort());
     expect(await scim.memberIds(manual.id)).toEqual(ids.filter((_, i) => i % 2 === 0).sort());
     const { rows } = await t.services.db.pool.query<{
