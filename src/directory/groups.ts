@@ -5,6 +5,14 @@ import { BatchedTransaction, type Queryable, withTransaction } from '../db/sql.t
 import type { DirectoryContext } from './actor.ts';
 import { DirectoryError } from './directory-error.ts';
 import {
+  addMembersTogether,
+  type GroupChange,
+  type GroupUpdateResult,
+  noSuchUsers,
+  onlyAddsMembers,
+  type PendingGroupUpdate,
+} from './group-member-adds.ts';
+import {
   type GroupGrant,
   type GroupInput,
   type GroupMember,
@@ -15,8 +23,9 @@ import {
 } from './group-record.ts';
 import { checkGrants, GroupRules } from './group-rules.ts';
 import { type CompiledRule, lockRules, ruleLock } from './rule-sql.ts';
-import { isResourceId } from './users.ts';
+import { actorLane, isResourceId } from './users.ts';
 import { newId } from './uuid.ts';
+import { type Settled, WriteCoalescer } from './write-coalescer.ts';
 
 const NO_CHANGES: MemberChanges = { add: [], remove: [] };
 
@@ -33,10 +42,18 @@ class RuleLockNeeded extends Error {}
 
 /** The one write path for groups, their manual memberships and their rules. */
 export class GroupDirectory {
+  private readonly memberAdds: WriteCoalescer<PendingGroupUpdate, GroupUpdateResult>;
+
   constructor(
     private readonly pool: pg.Pool,
     readonly rules: GroupRules = new GroupRules(pool, undefined),
-  ) {}
+  ) {
+    this.memberAdds = new WriteCoalescer({
+      lane: ({ ctx }) => actorLane(ctx),
+      one: ({ ctx, id, change }) => this.updateAlone(ctx, id, change, {}, false),
+      many: (items) => this.addMembersOfMany(items),
+    });
+  }
 
   async get(tenantId: string, id: string, db: Queryable = this.pool): Promise<GroupRecord> {
     if (!isResourceId(id)) throw new DirectoryError('notFound', `group ${id} not found`);
@@ -122,21 +139,36 @@ export class GroupDirectory {
    * group and says what to store and which members to add or remove. The group row is locked
    * first, so concurrent member changes queue up and none is lost; members are added and
    * removed set-based. `ifMatch` is the version the client last saw (RFC 7644 §3.14).
+   *
+   * Updates that only add members, of one tenant and actor, that arrive while one is on its
+   * way are sent together (group-member-adds.ts): an IdP pushing a big group 100 members
+   * at a time, to one group or many, pays the locks, round trips and commit once per batch.
    */
   async update(
     ctx: DirectoryContext,
     id: string,
-    change: (current: GroupRecord) => { input: GroupInput; members?: MemberChanges },
+    change: GroupChange,
     opts: { ifMatch?: number | undefined } = {},
-  ): Promise<{ group: GroupRecord; changed: boolean }> {
+  ): Promise<GroupUpdateResult> {
     if (!isResourceId(id)) throw new DirectoryError('notFound', `group ${id} not found`);
     // A rule change must take the tenant's rule lock before the group row (user writes
     // take it before group rows): guess from an unlocked read, retry locked if wrong.
     const peek = await this.get(ctx.tenantId, id);
-    let lockForRule = ruleChanges(
-      peek,
-      safely(() => change(peek).input),
-    );
+    const guess = safely(() => change(peek));
+    if (opts.ifMatch === undefined && guess && onlyAddsMembers(peek, guess)) {
+      return this.memberAdds.submit({ ctx, id, change });
+    }
+    return this.updateAlone(ctx, id, change, opts, ruleChanges(peek, guess?.input));
+  }
+
+  private async updateAlone(
+    ctx: DirectoryContext,
+    id: string,
+    change: GroupChange,
+    opts: { ifMatch?: number | undefined },
+    lockFirst: boolean,
+  ): Promise<GroupUpdateResult> {
+    let lockForRule = lockFirst;
     for (;;) {
       try {
         return await this.updateOnce(ctx, id, change, opts, lockForRule);
@@ -147,13 +179,34 @@ export class GroupDirectory {
     }
   }
 
+  private async addMembersOfMany(
+    items: PendingGroupUpdate[],
+  ): Promise<Settled<GroupUpdateResult>[]> {
+    const outcomes = await addMembersTogether(this.pool, items);
+    const settled: Settled<GroupUpdateResult>[] = [];
+    for (const [i, outcome] of outcomes.entries()) {
+      if (!('alone' in outcome)) {
+        settled.push(outcome);
+        continue;
+      }
+      // Its group changed since it was classified: it is sent by itself, after the batch.
+      const { ctx, id, change } = items[i] as PendingGroupUpdate;
+      try {
+        settled.push({ ok: true, value: await this.updateAlone(ctx, id, change, {}, false) });
+      } catch (error) {
+        settled.push({ ok: false, error });
+      }
+    }
+    return settled;
+  }
+
   private async updateOnce(
     ctx: DirectoryContext,
     id: string,
-    change: (current: GroupRecord) => { input: GroupInput; members?: MemberChanges },
+    change: GroupChange,
     opts: { ifMatch?: number | undefined },
     lockForRule: boolean,
-  ): Promise<{ group: GroupRecord; changed: boolean }> {
+  ): Promise<GroupUpdateResult> {
     // Round trips while the group row is locked are what concurrent member changes of one
     // group queue behind: the lock and the read go in one, the writes and the commit in one.
     const { tx: batch, results } = await BatchedTransaction.begin(this.pool, [
@@ -374,8 +427,7 @@ async function addMembers(
   if (userIds.length === 0) return [];
   const unique = [...new Set(userIds)];
   const bad = unique.filter((id) => !isResourceId(id));
-  if (bad.length > 0)
-    throw new DirectoryError('invalidValue', `no such users: ${bad.slice(0, 10).join(', ')}`);
+  if (bad.length > 0) throw noSuchUsers(bad);
   const { rows } = await tx.query<{ id: string; inserted: boolean }>(
     `with wanted as (
        select u.id from users u
@@ -392,7 +444,7 @@ async function addMembers(
   if (rows.length !== unique.length) {
     const found = new Set(rows.map((r) => r.id));
     const missing = unique.filter((id) => !found.has(id));
-    throw new DirectoryError('invalidValue', `no such users: ${missing.slice(0, 10).join(', ')}`);
+    throw noSuchUsers(missing);
   }
   return rows.filter((r) => r.inserted).map((r) => r.id);
 }

@@ -99,7 +99,7 @@ function linkIdentityStatement(tenantId: string, userId: string, identity: Linke
 }
 
 /** Writes of one tenant and actor may share a transaction (one audit actor, one access check). */
-const actorLane = (ctx: DirectoryContext) =>
+export const actorLane = (ctx: DirectoryContext) =>
   `${ctx.tenantId}\u0000${ctx.actor.type}\u0000${ctx.actor.id ?? ''}`;
 
 interface PendingCreate {

@@ -1,0 +1,250 @@
+import { isDeepStrictEqual } from 'node:util';
+import type pg from 'pg';
+import { auditStatement } from '../audit/audit-log.ts';
+import { BatchedTransaction, type Statement } from '../db/sql.ts';
+import type { DirectoryContext } from './actor.ts';
+import { DirectoryError } from './directory-error.ts';
+import {
+  type GroupInput,
+  type GroupRecord,
+  type GroupRow,
+  groupFromRow,
+  type MemberChanges,
+} from './group-record.ts';
+import { isResourceId } from './users.ts';
+
+/** A group change as the door gives it: what to store and which members to add or remove. */
+export type GroupChange = (current: GroupRecord) => { input: GroupInput; members?: MemberChanges };
+
+/** One group update waiting in the coalescer. */
+export interface PendingGroupUpdate {
+  ctx: DirectoryContext;
+  id: string;
+  change: GroupChange;
+}
+
+export type GroupUpdateResult = { group: GroupRecord; changed: boolean };
+
+/** What became of one update of a batch: done, failed, or to be sent alone. */
+export type MemberAddOutcome =
+  | { ok: true; value: GroupUpdateResult }
+  | { ok: false; error: unknown }
+  | { alone: true };
+
+/**
+ * Whether `change`, applied to `current`, only adds manual members: the group itself, its
+ * rule and its other members stay as they are. Only such changes are sent together.
+ */
+export function onlyAddsMembers(
+  current: GroupRecord,
+  changed: { input: GroupInput; members?: MemberChanges },
+): boolean {
+  const { input, members } = changed;
+  if (!members || members.add.length === 0) return false;
+  if (members.remove === 'all' || members.remove.length > 0) return false;
+  return (
+    input.displayName === current.displayName &&
+    input.externalId === current.externalId &&
+    (input.rule === undefined || (input.rule ?? null) === current.rule) &&
+    (input.grants === undefined || isDeepStrictEqual(input.grants, current.grants)) &&
+    isDeepStrictEqual(input.attrs, current.attrs)
+  );
+}
+
+// Which of the asked-for users are accounts of the tenant; each asked-for (group, user) is
+// inserted for the first update of the batch that asks for it and is not refused, and the
+// answer says, per update and user, whether that user exists and whether it was inserted
+// for that update. Rows go in key order, so two batches cannot deadlock on the index.
+const ADD_MEMBERS = `
+  with req as (
+    select * from unnest($2::int[], $3::uuid[], $4::uuid[]) as r(item, group_id, user_id)
+  ), found as (
+    select u.id from users u
+    where u.tenant_id = $1 and u.id = any($4::uuid[]) and u.status <> 'deleted'
+  ), known as (
+    select r.item, r.group_id, r.user_id, f.id is not null as found
+    from req r left join found f on f.id = r.user_id
+  ), wanted as (
+    select distinct on (k.group_id, k.user_id) k.item, k.group_id, k.user_id
+    from known k
+    where k.item not in (select item from known where not found)
+    order by k.group_id, k.user_id, k.item
+  ), ins as (
+    insert into group_members (tenant_id, group_id, user_id, source)
+    select $1, group_id, user_id, 'manual' from wanted order by group_id, user_id
+    on conflict do nothing
+    returning group_id, user_id
+  )
+  select k.item, k.user_id, k.found, (w.item is not null and i.user_id is not null) as inserted
+  from known k
+  left join wanted w on w.item = k.item and w.group_id = k.group_id and w.user_id = k.user_id
+  left join ins i on i.group_id = k.group_id and i.user_id = k.user_id`;
+
+interface Planned {
+  index: number;
+  item: PendingGroupUpdate;
+  groupId: string;
+  users: string[];
+}
+
+/**
+ * Adds the members of many updates of one tenant and actor in one transaction, as if each
+ * were sent alone, one after the other (IdPs push groups in batches of 100 members, many
+ * at once, often to one group): the groups' rows are locked in id order, every update's
+ * change is applied to its group as the updates before it left it, all additions are one
+ * set-based insert, and each update that added someone gets its own version, change event
+ * and audit event. An update whose change turns out to do more than add members (its
+ * group changed since it was classified) is answered `alone`: the caller sends it by
+ * itself.
+ */
+export async function addMembersTogether(
+  pool: pg.Pool,
+  items: PendingGroupUpdate[],
+): Promise<MemberAddOutcome[]> {
+  const first = items[0];
+  if (!first) return [];
+  const tenantId = first.ctx.tenantId;
+  const groupIds = [...new Set(items.map((i) => i.id))].sort();
+  const { tx, results } = await BatchedTransaction.begin(pool, [
+    {
+      name: 'groups_for_write',
+      text: 'select * from groups where tenant_id = $1 and id = any($2::uuid[]) order by id for update',
+      values: [tenantId, groupIds],
+    },
+  ]);
+  let ended = false;
+  try {
+    const current = new Map(
+      ((results[0]?.rows ?? []) as GroupRow[]).map((r) => [r.id, groupFromRow(r)] as const),
+    );
+    const outcomes: MemberAddOutcome[] = items.map(() => ({ alone: true }));
+    const planned: Planned[] = [];
+    for (const [index, item] of items.entries()) {
+      const group = current.get(item.id);
+      if (!group) {
+        outcomes[index] = fail(new DirectoryError('notFound', `group ${item.id} not found`));
+        continue;
+      }
+      if (group.kind === 'system') {
+        outcomes[index] = fail(
+          new DirectoryError(
+            'mutability',
+            `${group.displayName} is a system group and cannot be edited`,
+          ),
+        );
+        continue;
+      }
+      let changed: ReturnType<GroupChange>;
+      try {
+        changed = item.change(group);
+      } catch (err) {
+        outcomes[index] = fail(err);
+        continue;
+      }
+      // Left as `alone`: the group changed since the door classified this update.
+      if (!onlyAddsMembers(group, changed)) continue;
+      const users = [...new Set(changed.members?.add ?? [])];
+      const bad = users.filter((u) => !isResourceId(u));
+      if (bad.length > 0) {
+        outcomes[index] = fail(noSuchUsers(bad));
+        continue;
+      }
+      planned.push({ index, item, groupId: group.id, users });
+    }
+
+    const rows = planned.flatMap((p) => p.users.map((u) => [p.index, p.groupId, u] as const));
+    // Planned each time (not prepared): its plan depends on how many rows the batch adds.
+    const { rows: answered } =
+      rows.length === 0
+        ? { rows: [] }
+        : await tx.queryable.query<{
+            item: number;
+            user_id: string;
+            found: boolean;
+            inserted: boolean;
+          }>(ADD_MEMBERS, [
+            tenantId,
+            rows.map((r) => r[0]),
+            rows.map((r) => r[1]),
+            rows.map((r) => r[2]),
+          ]);
+    const missing = new Map<number, string[]>();
+    const added = new Map<number, string[]>();
+    for (const r of answered) {
+      if (!r.found) missing.set(r.item, [...(missing.get(r.item) ?? []), r.user_id]);
+      else if (r.inserted) added.set(r.item, [...(added.get(r.item) ?? []), r.user_id]);
+    }
+
+    // In the order the updates came: each one that added someone is a new version.
+    const now = new Date();
+    const versions = new Map<string, number>();
+    const statements: Statement[] = [];
+    const bumped: { groupId: string; version: number }[] = [];
+    const answers: { index: number; groupId: string; version: number; changed: boolean }[] = [];
+    for (const p of planned) {
+      const group = current.get(p.groupId) as GroupRecord;
+      const gone = missing.get(p.index);
+      if (gone) {
+        outcomes[p.index] = fail(noSuchUsers(gone));
+        continue;
+      }
+      const before = versions.get(p.groupId) ?? group.version;
+      const mine = added.get(p.index) ?? [];
+      const version = mine.length > 0 ? before + 1 : before;
+      versions.set(p.groupId, version);
+      answers.push({ index: p.index, groupId: p.groupId, version, changed: mine.length > 0 });
+      if (mine.length === 0) continue;
+      bumped.push({ groupId: p.groupId, version });
+      statements.push(
+        auditStatement(p.item.ctx, {
+          subjectType: 'group',
+          subjectId: p.groupId,
+          type: 'group.updated',
+          after: { membersAdded: mine, membersRemoved: [] },
+        }),
+      );
+    }
+    const touched = [...versions].filter(([id, v]) => v !== current.get(id)?.version);
+    if (touched.length > 0) {
+      statements.push(
+        {
+          name: 'groups_set_versions',
+          text: `update groups g set version = v.version, updated_at = $4
+                 from unnest($2::uuid[], $3::int[]) as v(id, version)
+                 where g.tenant_id = $1 and g.id = v.id`,
+          values: [tenantId, touched.map((t) => t[0]), touched.map((t) => t[1]), now],
+        },
+        {
+          name: 'group_change_events_many',
+          text: `insert into change_events (tenant_id, resource_type, resource_id, operation, version)
+                 select $1, 'Group', id, 'updated', version from unnest($2::uuid[], $3::int[]) as v(id, version)`,
+          values: [tenantId, bumped.map((b) => b.groupId), bumped.map((b) => b.version)],
+        },
+      );
+    }
+    ended = true; // commit() ends the transaction whether or not it fails
+    await tx.commit(statements);
+    const lastModified = new Map<string, Date>(touched.map(([id]) => [id, now]));
+    for (const a of answers) {
+      const group = current.get(a.groupId) as GroupRecord;
+      // An update that added nobody after others added someone sees the group they left.
+      const updatedAt =
+        a.version !== group.version ? (lastModified.get(a.groupId) ?? now) : group.updatedAt;
+      outcomes[a.index] = {
+        ok: true,
+        value: { group: { ...group, version: a.version, updatedAt }, changed: a.changed },
+      };
+    }
+    return outcomes;
+  } finally {
+    if (!ended) await tx.rollback();
+  }
+}
+
+function fail(error: unknown): MemberAddOutcome {
+  return { ok: false, error };
+}
+
+export function noSuchUsers(ids: string[]): DirectoryError {
+  return new DirectoryError('invalidValue', `no such users: ${ids.slice(0, 10).join(', ')}`);
+}
