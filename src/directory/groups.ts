@@ -341,6 +341,12 @@ export class GroupDirectory {
         );
       }
       await tx.query('delete from groups where tenant_id = $1 and id = $2', [ctx.tenantId, id]);
+      // No cascading key (migrations/0006): the row lock taken by the delete keeps new
+      // manual members out until it commits, and the rule lock rule members.
+      await tx.query('delete from group_members where tenant_id = $1 and group_id = $2', [
+        ctx.tenantId,
+        id,
+      ]);
       if (current.rule !== null) {
         await tx.query('update tenants set rule_generation = rule_generation + 1 where id = $1', [
           ctx.tenantId,

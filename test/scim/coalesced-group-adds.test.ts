@@ -175,4 +175,24 @@ describe('Concurrent member additions', () => {
     expect(read.meta.version).toBe('W/"6"');
     expect(await changeVersions(group.id)).toEqual([2, 3, 4, 5, 6]);
   });
+
+  it('Should leave no membership of a group deleted while PATCHes add members to it', async () => {
+    const users = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => scim.createUser(`doomed.${i}`)),
+    );
+    const group = await scim.createGroup('Doomed ward', {}, [users[0] as string]);
+    const sent = users.slice(1).map((u) => patchGroup(group.id, add([u])));
+    sent.splice(8, 0, t.request('DELETE', `/scim/v2/Groups/${group.id}`));
+    const statuses = (await Promise.all(sent)).map((r) => r.status);
+    // Each PATCH came before the delete (204) or after it (404); the delete itself 204.
+    expect(statuses.every((s) => s === 204 || s === 404)).toBe(true);
+    expect((await t.request('GET', `/scim/v2/Groups/${group.id}`)).status).toBe(404);
+    // Memberships have no key to their group (migrations/0006): none may outlive it.
+    const { rows } = await t.services.db.pool.query<{ n: number }>(
+      `select count(*)::int as n from group_members gm
+       where not exists (select 1 from groups g where g.id = gm.group_id)`,
+    );
+    expect(rows[0]?.n).toBe(0);
+    for (const u of users) expect(await scim.groupNames(u)).toEqual(['All Users']);
+  });
 });
