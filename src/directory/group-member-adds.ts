@@ -170,9 +170,14 @@ export async function addMembersTogether(
           ]);
     const missing = new Map<number, string[]>();
     const added = new Map<number, string[]>();
+    const collect = (into: Map<number, string[]>, item: number, userId: string) => {
+      const list = into.get(item);
+      if (list) list.push(userId);
+      else into.set(item, [userId]);
+    };
     for (const r of answered) {
-      if (!r.found) missing.set(r.item, [...(missing.get(r.item) ?? []), r.user_id]);
-      else if (r.inserted) added.set(r.item, [...(added.get(r.item) ?? []), r.user_id]);
+      if (!r.found) collect(missing, r.item, r.user_id);
+      else if (r.inserted) collect(added, r.item, r.user_id);
     }
 
     // In the order the updates came: each one that added someone is a new version.
