@@ -3,13 +3,15 @@ import type pg from 'pg';
 import { auditStatement } from '../audit/audit-log.ts';
 import { BatchedTransaction, type Statement } from '../db/sql.ts';
 import type { DirectoryContext } from './actor.ts';
-import { DirectoryError } from './directory-error.ts';
 import {
   type GroupInput,
   type GroupRecord,
   type GroupRow,
   groupFromRow,
+  groupNotFound,
   type MemberChanges,
+  noSuchUsers,
+  systemGroupRefused,
 } from './group-record.ts';
 import { isResourceId } from './users.ts';
 
@@ -122,16 +124,11 @@ export async function addMembersTogether(
     for (const [index, item] of items.entries()) {
       const group = current.get(item.id);
       if (!group) {
-        outcomes[index] = fail(new DirectoryError('notFound', `group ${item.id} not found`));
+        outcomes[index] = fail(groupNotFound(item.id));
         continue;
       }
       if (group.kind === 'system') {
-        outcomes[index] = fail(
-          new DirectoryError(
-            'mutability',
-            `${group.displayName} is a system group and cannot be edited`,
-          ),
-        );
+        outcomes[index] = fail(systemGroupRefused(group, 'edited'));
         continue;
       }
       let changed: ReturnType<GroupChange>;
@@ -229,12 +226,10 @@ export async function addMembersTogether(
     }
     ended = true; // commit() ends the transaction whether or not it fails
     await tx.commit(statements);
-    const lastModified = new Map<string, Date>(touched.map(([id]) => [id, now]));
     for (const a of answers) {
       const group = current.get(a.groupId) as GroupRecord;
       // An update that added nobody after others added someone sees the group they left.
-      const updatedAt =
-        a.version !== group.version ? (lastModified.get(a.groupId) ?? now) : group.updatedAt;
+      const updatedAt = a.version !== group.version ? now : group.updatedAt;
       outcomes[a.index] = {
         ok: true,
         value: { group: { ...group, version: a.version, updatedAt }, changed: a.changed },
@@ -248,8 +243,4 @@ export async function addMembersTogether(
 
 function fail(error: unknown): MemberAddOutcome {
   return { ok: false, error };
-}
-
-export function noSuchUsers(ids: string[]): DirectoryError {
-  return new DirectoryError('invalidValue', `no such users: ${ids.slice(0, 10).join(', ')}`);
 }

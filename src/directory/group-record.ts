@@ -1,3 +1,5 @@
+import { DirectoryError } from './directory-error.ts';
+
 /** A group as the directory stores it; members live in `group_members`, never here. */
 export interface GroupRecord {
   id: string;
@@ -76,4 +78,20 @@ export function groupFromRow(row: GroupRow): GroupRecord {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
+}
+
+/** The refusals every group write shares, worded once. */
+export function groupNotFound(id: string): DirectoryError {
+  return new DirectoryError('notFound', `group ${id} not found`);
+}
+
+export function systemGroupRefused(group: GroupRecord, what: 'edited' | 'deleted'): DirectoryError {
+  return new DirectoryError(
+    'mutability',
+    `${group.displayName} is a system group and cannot be ${what}`,
+  );
+}
+
+export function noSuchUsers(ids: string[]): DirectoryError {
+  return new DirectoryError('invalidValue', `no such users: ${ids.slice(0, 10).join(', ')}`);
 }

@@ -8,7 +8,6 @@ import {
   addMembersTogether,
   type GroupChange,
   type GroupUpdateResult,
-  noSuchUsers,
   onlyAddsMembers,
   type PendingGroupUpdate,
 } from './group-member-adds.ts';
@@ -19,7 +18,10 @@ import {
   type GroupRecord,
   type GroupRow,
   groupFromRow,
+  groupNotFound,
   type MemberChanges,
+  noSuchUsers,
+  systemGroupRefused,
 } from './group-record.ts';
 import { checkGrants, GroupRules } from './group-rules.ts';
 import { type CompiledRule, lockRules, ruleLock } from './rule-sql.ts';
@@ -56,14 +58,14 @@ export class GroupDirectory {
   }
 
   async get(tenantId: string, id: string, db: Queryable = this.pool): Promise<GroupRecord> {
-    if (!isResourceId(id)) throw new DirectoryError('notFound', `group ${id} not found`);
+    if (!isResourceId(id)) throw groupNotFound(id);
     const { rows } = await db.query<GroupRow>({
       name: 'group_by_id',
       text: 'select * from groups where tenant_id = $1 and id = $2',
       values: [tenantId, id],
     });
     const row = rows[0];
-    if (!row) throw new DirectoryError('notFound', `group ${id} not found`);
+    if (!row) throw groupNotFound(id);
     return groupFromRow(row);
   }
 
@@ -150,7 +152,7 @@ export class GroupDirectory {
     change: GroupChange,
     opts: { ifMatch?: number | undefined } = {},
   ): Promise<GroupUpdateResult> {
-    if (!isResourceId(id)) throw new DirectoryError('notFound', `group ${id} not found`);
+    if (!isResourceId(id)) throw groupNotFound(id);
     // A rule change must take the tenant's rule lock before the group row (user writes
     // take it before group rows): guess from an unlocked read, retry locked if wrong.
     const peek = await this.get(ctx.tenantId, id);
@@ -221,7 +223,7 @@ export class GroupDirectory {
     let ended = false;
     try {
       const row = results.at(-1)?.rows[0] as GroupRow | undefined;
-      if (!row) throw new DirectoryError('notFound', `group ${id} not found`);
+      if (!row) throw groupNotFound(id);
       const current = groupFromRow(row);
       if (opts.ifMatch !== undefined && opts.ifMatch !== current.version) {
         throw new DirectoryError(
@@ -230,10 +232,7 @@ export class GroupDirectory {
         );
       }
       if (current.kind === 'system') {
-        throw new DirectoryError(
-          'mutability',
-          `${current.displayName} is a system group and cannot be edited`,
-        );
+        throw systemGroupRefused(current, 'edited');
       }
       const { input: next, members: memberChanges = NO_CHANGES } = change(current);
       const ruleChanged = ruleChanges(current, next);
@@ -335,10 +334,7 @@ export class GroupDirectory {
         throw new DirectoryError('conflict', `group ${id} is being changed by others; try again`);
       }
       if (current.kind === 'system') {
-        throw new DirectoryError(
-          'mutability',
-          `${current.displayName} is a system group and cannot be deleted`,
-        );
+        throw systemGroupRefused(current, 'deleted');
       }
       await tx.query('delete from groups where tenant_id = $1 and id = $2', [ctx.tenantId, id]);
       // No cascading key (migrations/0006): the row lock taken by the delete keeps new
