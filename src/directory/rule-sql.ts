@@ -34,15 +34,6 @@ export function shiftParams(sql: string, offset: number): string {
     .join('');
 }
 
-/**
- * The shared rule lock as a sub-select of a statement that only writes rows (the CSV
- * batch's insert); `tenantParam` is the statement's parameter holding the tenant id. The
- * rules are evaluated by the next statement, whose snapshot is taken after the lock.
- */
-export function RULE_LOCK_SHARED(tenantParam: '$1' | '$2'): string {
-  return `select pg_advisory_xact_lock_shared(hashtextextended('group-rules:' || ${tenantParam}::uuid::text, 0))`;
-}
-
 export async function lockRules(
   tx: Queryable,
   tenantId: string,

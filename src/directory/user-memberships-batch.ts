@@ -1,6 +1,18 @@
-import { INDEXES_ONLY, type Queryable, SEQSCAN_DEFAULT, statementName } from '../db/sql.ts';
+import {
+  INDEXES_ONLY,
+  type Queryable,
+  SEQSCAN_DEFAULT,
+  type Statement,
+  statementName,
+} from '../db/sql.ts';
 import type { DirectoryContext } from './actor.ts';
-import { groupVersionBumps, tenantRuleCases, type UserWriteAudit } from './user-memberships.ts';
+import {
+  groupVersionBumps,
+  type RuleSet,
+  ruleCases,
+  tenantRuleCases,
+  type UserWriteAudit,
+} from './user-memberships.ts';
 
 /**
  * $1 tenant, $2 user ids, $3 actor type, $4 actor id, $5 audit type, $6 request id, $7 rule
@@ -57,28 +69,67 @@ export async function syncMemberships(
     tenantRuleCases(tx, ctx.tenantId, FIXED),
   ]);
   if (opts.generation !== undefined && generation !== opts.generation) throw new StaleBatch();
-  const text = statement(cases);
-  const written = tx.query<{ added: number; removed: number }>({
-    name: statementName(text),
-    text,
-    values: [
-      ctx.tenantId,
-      users.map((u) => u.id),
-      ctx.actor.type,
-      ctx.actor.id,
-      users[0]?.audit.type,
-      ctx.requestId,
-      groupIds,
-      JSON.stringify(users.map((u) => u.audit.before)),
-      JSON.stringify(users.map((u) => u.audit.after)),
-      users.map((u) => u.leaving === true),
-      users.map((u) => u.requestId ?? null),
-      ...params,
-    ],
-  });
-  const restored = tx.query(SEQSCAN_DEFAULT);
-  const [{ rows }] = await Promise.all([written, restored]);
+  const [written] = await Promise.all(
+    membershipStatements(ctx, users, { groupIds, cases, params }).map((st) => tx.query(st)),
+  );
+  const { rows } = written as { rows: { added: number; removed: number }[] };
   return { added: rows[0]?.added ?? 0, removed: rows[0]?.removed ?? 0 };
+}
+
+const compiledForSet = new WeakMap<RuleSet, { cases: string[]; params: unknown[] }>();
+
+/**
+ * What {@link syncMemberships} sends, with the rules of a rule set the caller already
+ * holds (src/directory/user-memberships.ts caches one per tenant), so a batch of creates
+ * can send it in the same round trip as its rows. The caller checks in the transaction
+ * that `set` is still the tenant's. Users of `users` that the transaction did not store
+ * get nothing (no membership, no audit event): a create skipped for a taken userName.
+ * The memberships statement is the second; the others are the planner settings.
+ */
+export function batchMembershipStatements(
+  set: RuleSet,
+  ctx: DirectoryContext,
+  users: BatchMember[],
+): Statement[] {
+  let compiled = compiledForSet.get(set);
+  if (!compiled) {
+    compiled = ruleCases(set.rules, FIXED);
+    compiledForSet.set(set, compiled);
+  }
+  return [
+    INDEXES_ONLY,
+    ...membershipStatements(ctx, users, { groupIds: set.groupIds, ...compiled }),
+  ];
+}
+
+/** The memberships statement between the planner settings it is sent with. */
+function membershipStatements(
+  ctx: DirectoryContext,
+  users: BatchMember[],
+  rules: { groupIds: string[]; cases: string[]; params: unknown[] },
+): Statement[] {
+  const text = statement(rules.cases);
+  return [
+    {
+      name: statementName(text),
+      text,
+      values: [
+        ctx.tenantId,
+        users.map((u) => u.id),
+        ctx.actor.type,
+        ctx.actor.id,
+        users[0]?.audit.type,
+        ctx.requestId,
+        rules.groupIds,
+        JSON.stringify(users.map((u) => u.audit.before)),
+        JSON.stringify(users.map((u) => u.audit.after)),
+        users.map((u) => u.leaving === true),
+        users.map((u) => u.requestId ?? null),
+        ...rules.params,
+      ],
+    },
+    SEQSCAN_DEFAULT,
+  ];
 }
 
 /**
@@ -106,6 +157,7 @@ function statement(cases: string[]): string {
     with subjects as (
       select s.user_id, s.leaving, s.request_id, s.ord
       from unnest($2::uuid[], $10::boolean[], $11::text[]) with ordinality as s(user_id, leaving, request_id, ord)
+      where exists (select 1 from users x where x.id = s.user_id and coalesce(x.tenant_id = $1, false))
     ), hit as (${hit}),
     wanted as (
       select user_id, group_id, 'rule'::text as source from hit

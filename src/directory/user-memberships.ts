@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { Queryable, Statement } from '../db/sql.ts';
 import type { DirectoryContext } from './actor.ts';
-import { shiftParams } from './rule-sql.ts';
+import { type CompiledRule, shiftParams } from './rule-sql.ts';
 import { groupsFromColumn } from './user-groups-sql.ts';
 import type { UserRow } from './user-record.ts';
 
@@ -10,6 +10,8 @@ import type { UserRow } from './user-record.ts';
 export interface RuleSet {
   generation: number;
   groupIds: string[];
+  /** The rules the statements were compiled from, for the batch statements. */
+  rules: CompiledRule[];
   insert: { name: string; text: string };
   update: { name: string; text: string };
   params: unknown[];
@@ -135,7 +137,8 @@ export class UserMemberships {
 
   /** The tenant's rules, compiled into its two user write statements. */
   private async load(tx: Queryable, tenantId: string): Promise<RuleSet> {
-    const { generation, groupIds, cases, params } = await tenantRuleCases(tx, tenantId, FIXED);
+    const { generation, groupIds, rules } = await readTenantRules(tx, tenantId);
+    const { cases, params } = ruleCases(rules, FIXED);
     const named = (text: string) => ({
       name: `uw_${createHash('sha1').update(text).digest('hex')}`,
       text,
@@ -143,6 +146,7 @@ export class UserMemberships {
     const set: RuleSet = {
       generation,
       groupIds,
+      rules,
       insert: named(userWriteStatement(INSERT_ROW, 'created', cases)),
       update: named(userWriteStatement(UPDATE_ROW, 'updated', cases)),
       params,
@@ -184,6 +188,19 @@ export async function tenantRuleCases(
   tenantId: string,
   fixed: number,
 ): Promise<{ generation: number; groupIds: string[]; cases: string[]; params: unknown[] }> {
+  const { generation, groupIds, rules } = await readTenantRules(db, tenantId);
+  return { generation, groupIds, ...ruleCases(rules, fixed) };
+}
+
+/** A tenant's rules (each group's compiled rule, in `groupIds` order) at one rule generation. */
+export interface TenantRules {
+  generation: number;
+  groupIds: string[];
+  rules: CompiledRule[];
+}
+
+/** The tenant's rules with its rule generation, read in one snapshot. */
+async function readTenantRules(db: Queryable, tenantId: string): Promise<TenantRules> {
   const { rows: all } = await db.query<{
     generation: number;
     id: string | null;
@@ -200,18 +217,25 @@ export async function tenantRuleCases(
     rule_sql: string;
     rule_params: unknown[];
   }[];
-  const params: unknown[] = [];
-  const cases = rules.map((r, i) => {
-    const sql = shiftParams(r.rule_sql, fixed + params.length);
-    params.push(...r.rule_params);
-    return `CASE WHEN coalesce(${sql}, false) THEN ${i + 1} END`;
-  });
   return {
     generation: Number(all[0]?.generation ?? 0),
     groupIds: rules.map((r) => r.id),
-    cases,
-    params,
+    rules: rules.map((r) => ({ sql: r.rule_sql, params: r.rule_params })),
   };
+}
+
+/** Each rule as `CASE WHEN <rule> THEN i END`, its parameters numbered after `fixed`. */
+export function ruleCases(
+  rules: CompiledRule[],
+  fixed: number,
+): { cases: string[]; params: unknown[] } {
+  const params: unknown[] = [];
+  const cases = rules.map((r, i) => {
+    const sql = shiftParams(r.sql, fixed + params.length);
+    params.push(...r.params);
+    return `CASE WHEN coalesce(${sql}, false) THEN ${i + 1} END`;
+  });
+  return { cases, params };
 }
 
 /**

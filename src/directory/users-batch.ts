@@ -1,12 +1,18 @@
 import type pg from 'pg';
 import { batchedAccessActor, batchedReferenceLookup, prepareUserWrite } from '../care/user-care.ts';
-import { BatchedTransaction, type Statement, sendBatch, withTransaction } from '../db/sql.ts';
+import { type Statement, sendBatch, transactionInOneTrip, withTransaction } from '../db/sql.ts';
 import type { DirectoryContext } from './actor.ts';
 import { DirectoryError } from './directory-error.ts';
 import { hashPassword } from './passwords.ts';
-import { lockRules, RULE_LOCK_SHARED } from './rule-sql.ts';
+import { lockRules, ruleLock } from './rule-sql.ts';
 import { groupsFromColumn, userGroupsJSON } from './user-groups-sql.ts';
-import { type BatchMember, StaleBatch, syncMemberships } from './user-memberships-batch.ts';
+import type { UserMemberships } from './user-memberships.ts';
+import {
+  type BatchMember,
+  batchMembershipStatements,
+  StaleBatch,
+  syncMemberships,
+} from './user-memberships-batch.ts';
 import {
   auditSnapshot,
   hasChanged,
@@ -33,45 +39,53 @@ export interface BatchCreateOptions {
 
 // One statement inserts the batch's rows (a row whose userName or primary email is taken,
 // by another account or by an earlier row of the batch, is skipped) with a change event
-// each, after taking the tenant's rule lock (shared), as a single user write does. It
-// returns the ids it stored: an answer is made of what was sent, not read back (the care
-// extension tripled the bytes a create answered with parsing its row again).
+// each, when the rule set the batch was compiled with ($4, its generation) is still the
+// tenant's: it runs after the rule lock, so no rule change can slip in after it. It
+// answers whether the set was fresh and the ids it stored: an answer is made of what was
+// sent, not read back (the care extension tripled the bytes a create answered with
+// parsing its row again).
 const INSERT_MANY = `
-  with l as (${RULE_LOCK_SHARED('$1')}), x as (
+  with fresh as (
+    select 1 from tenants where id = $1 and rule_generation = $4::bigint
+  ), x as (
     select * from jsonb_to_recordset($2::jsonb) as x(id uuid, user_name text, external_id text,
       status text, primary_email text, attrs jsonb, password_hash text, ord int)
-    where exists (select 1 from l)
+    where exists (select 1 from fresh)
   ), u as (
     insert into users (id, tenant_id, user_name, external_id, status, primary_email, attrs,
                        password_hash, version, created_at, updated_at)
     select id, $1, user_name, external_id, status, primary_email, attrs, password_hash, 1, $3, $3
     from x order by ord
     on conflict do nothing
-    returning *
+    returning id
   ), c as (
     insert into change_events (tenant_id, resource_type, resource_id, operation, version)
     select $1, 'User', id, 'created', 1 from u
   )
-  select id from u`;
+  select exists (select 1 from fresh) as fresh,
+         coalesce((select array_agg(id) from u), '{}') as ids`;
 
 /**
  * Creates many accounts in one transaction, as `users.create` creates one: the care
  * directory prepares each input (src/care/user-care.ts, the access rules included), the
  * rows and their change events are written in one statement, and the group-rule and
  * system memberships with each user's `user.created` audit event in another
- * (user-memberships-batch.ts). An input that is refused, or whose userName or primary
- * email is in use, fails alone; the others are created. For bulk imports, where one
- * transaction per account would queue every write on the rule groups' rows.
+ * (user-memberships-batch.ts), compiled from the tenant's cached rule set: the whole
+ * transaction is one round trip, as one create's is. An input that is refused, or whose
+ * userName or primary email is in use, fails alone; the others are created. For bulk
+ * imports and concurrent creates, where one transaction per account would queue every
+ * write on the rule groups' rows.
  */
 export async function createUsers(
   pool: pg.Pool,
+  memberships: UserMemberships,
   ctx: DirectoryContext,
   requested: UserInput[],
   opts: BatchCreateOptions = {},
 ): Promise<BatchCreateOutcome[]> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await createUsersOnce(pool, ctx, requested, opts);
+      return await createUsersOnce(pool, memberships, ctx, requested, opts);
     } catch (err) {
       if (!(err instanceof StaleBatch)) throw err;
       if (attempt >= MAX_ATTEMPTS) {
@@ -86,6 +100,7 @@ const MAX_ATTEMPTS = 20;
 
 async function createUsersOnce(
   pool: pg.Pool,
+  memberships: UserMemberships,
   ctx: DirectoryContext,
   requested: UserInput[],
   opts: BatchCreateOptions,
@@ -119,6 +134,10 @@ async function createUsersOnce(
       outcomes[ord] = { ok: false, error: r.reason };
     } else throw r.reason;
   }
+  if (prepared.length === 0) return outcomes as BatchCreateOutcome[];
+  // The rules the memberships are evaluated with, checked in the transaction (INSERT_MANY).
+  const set = await memberships.ruleSet(pool, ctx.tenantId, generation);
+  if (generation !== undefined && set.generation !== generation) throw new StaleBatch();
   const at = new Date();
   const insert: Statement = {
     name: 'users_insert_many',
@@ -138,33 +157,40 @@ async function createUsersOnce(
         })),
       ),
       at,
+      set.generation,
     ],
   };
-  // Three round trips: BEGIN with the rows; the memberships (after reading the rules);
-  // the answers' groups with COMMIT.
-  const { tx, results } = await BatchedTransaction.begin(pool, [insert]);
-  let created: Map<string, UserRecord | undefined>;
-  let committed = false;
-  try {
-    const rows = (results[0]?.rows ?? []) as { id: string }[];
-    const stored = new Set(rows.map((r) => r.id));
-    const done = prepared.filter((p) => stored.has(p.id));
-    await syncMemberships(
-      tx.queryable,
-      ctx,
-      done.map((p) => ({
-        id: p.id,
-        requestId: opts.requestIds?.[p.ord] ?? ctx.requestId,
-        audit: { type: 'user.created', before: null, after: auditSnapshot(p.input) },
-      })),
-      generation === undefined ? {} : { generation },
-    );
-    const answers = opts.answers === true && done.length > 0;
-    committed = true; // commit() ends the transaction whether or not it fails
-    const [groups] = await tx.commit(answers ? [answerGroups(done.map((p) => p.id))] : []);
-    const groupsOf = groupsByUser(groups);
-    created = new Map(
-      done.map((p) => [
+  const members = batchMembershipStatements(
+    set,
+    ctx,
+    prepared.map((p) => ({
+      id: p.id,
+      requestId: opts.requestIds?.[p.ord] ?? ctx.requestId,
+      audit: { type: 'user.created', before: null, after: auditSnapshot(p.input) },
+    })),
+  );
+  const answers = opts.answers === true && prepared.length > 0;
+  // One round trip: the rule lock, the rows, their memberships and audit events, the
+  // answers' groups and the commit. Rows that were skipped get no membership or event.
+  const results = await transactionInOneTrip(pool, [
+    ruleLock(ctx.tenantId, 'shared'),
+    insert,
+    ...members,
+    ...(answers ? [answerGroups(prepared.map((p) => p.id))] : []),
+  ]);
+  const written = results[1]?.rows[0] as { fresh: boolean; ids: string[] } | undefined;
+  if (!written?.fresh) {
+    // A rule, or something the accounts refer to, changed since the set was compiled:
+    // nothing was stored.
+    memberships.forget(ctx.tenantId);
+    throw new StaleBatch();
+  }
+  const stored = new Set(written.ids);
+  const groupsOf = groupsByUser(answers ? results[2 + members.length] : undefined);
+  const created = new Map<string, UserRecord | undefined>(
+    prepared
+      .filter((p) => stored.has(p.id))
+      .map((p) => [
         p.id,
         answers
           ? {
@@ -182,10 +208,7 @@ async function createUsersOnce(
             }
           : undefined,
       ]),
-    );
-  } finally {
-    if (!committed) await tx.rollback();
-  }
+  );
   const skipped = prepared.filter((p) => !created.has(p.id));
   const taken = await takenNames(
     pool,

@@ -169,6 +169,7 @@ export class UserDirectory {
   private async createBatch(items: PendingCreate[]): Promise<Settled<UserRecord>[]> {
     const outcomes = await createUsers(
       this.pool,
+      this.memberships,
       (items[0] as PendingCreate).ctx,
       items.map((i) => i.input),
       { answers: true, requestIds: items.map((i) => i.ctx.requestId) },
@@ -230,7 +231,7 @@ export class UserDirectory {
 
   /** Creates many accounts set-based, each failing alone (users-batch.ts): for bulk imports. */
   createMany(ctx: DirectoryContext, inputs: UserInput[]): Promise<BatchCreateOutcome[]> {
-    return createUsers(this.pool, ctx, inputs);
+    return createUsers(this.pool, this.memberships, ctx, inputs);
   }
 
   /**

@@ -77,13 +77,57 @@ describe('Concurrent writers', () => {
       headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
       body: JSON.stringify({ rule: 'title eq "After"' }),
     });
-    const created = scim.createUser('race.new', { title: 'After' });
+    // A crowd of creates (coalesced into batches, src/directory/users-batch.ts) beside it.
+    const created = Promise.all(
+      Array.from({ length: 8 }, (_, i) => scim.createUser(`race.new.${i}`, { title: 'After' })),
+    );
     const [ruleRes, ...writeRes] = await Promise.all([ruleChange, ...writes]);
     expect(ruleRes.status).toBe(200);
     expect(writeRes.map((r) => r.status)).toEqual(writeRes.map(() => 200));
-    const newcomer = await created;
-    expect(await ruleMembers(group.id)).toEqual(sorted([...users, newcomer]));
+    const newcomers = await created;
+    expect(await ruleMembers(group.id)).toEqual(sorted([...users, ...newcomers]));
     expect((await scim.group(group.id))[CARE_GROUP].rule).toBe('title eq "After"');
+  });
+
+  it('Should evaluate a batch of creates with the rules as changed after the batch compiled them', async () => {
+    const group = await scim.createGroup('Batch rule', { rule: 'title eq "Old"' });
+    const admin = await t.token({ scopes: ['admin'] });
+    const { tenant } = await t.services.directory.tenants.ensure('default');
+    const ctx = {
+      tenantId: tenant.id,
+      actor: { type: 'system' as const, id: null },
+      requestId: null,
+    };
+    const input = (userName: string, title: string) => ({
+      userName,
+      externalId: null,
+      status: 'active' as const,
+      attrs: { title },
+    });
+    const batch = (prefix: string, title: string) =>
+      t.services.directory.users.createMany(
+        ctx,
+        Array.from({ length: 5 }, (_, i) => input(`${prefix}.${i}`, title)),
+      );
+    // The first batch leaves the tenant's rule set compiled in the process; the rule change
+    // goes through another door, so the next batch is sent with the old set first.
+    const first = await batch('compiled', 'Old');
+    const res = await rawRequest(t.app, `/admin/v1/groups/${group.id}/rule`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ rule: 'title eq "New"' }),
+    });
+    expect(res.status).toBe(200);
+    const second = await batch('after.change', 'New');
+    expect(second.map((o) => o.ok)).toEqual(second.map(() => true));
+    const ids = (outcomes: typeof first) => outcomes.flatMap((o) => (o.ok ? [o.id] : []));
+    expect(await ruleMembers(group.id)).toEqual(sorted(ids(second)));
+    // Stored once: the batch sent with the stale set wrote nothing.
+    const { rows } = await t.services.db.pool.query(
+      `select count(*)::int as n from users where tenant_id = $1 and user_name like 'after.change.%'`,
+      [tenant.id],
+    );
+    expect(rows[0]).toEqual({ n: 5 });
   });
 
   it('Should create many matching users at once without deadlock or a lost member', async () => {

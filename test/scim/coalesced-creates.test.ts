@@ -99,6 +99,18 @@ describe('Concurrent creates', () => {
       'crowd.ok.3',
       'crowd.twice',
     ]);
+    // A refused POST leaves no trace: one audit event per account created, none for the 409s.
+    const { rows } = await t.services.db.pool.query<{ request_id: string }>(
+      `select request_id from audit_events where type = 'user.created' and request_id like 'req-crowd-%'`,
+    );
+    const refusedRequests = statuses.flatMap((s, i) => (s === 201 ? [] : [`req-crowd-${i}`]));
+    expect(rows.map((r) => r.request_id).sort()).toEqual(
+      names.map((_, i) => `req-crowd-${i}`).filter((r) => !refusedRequests.includes(r)),
+    );
+    const { rows: memberships } = await t.services.db.pool.query(
+      `select 1 from group_members m where not exists (select 1 from users u where u.id = m.user_id)`,
+    );
+    expect(memberships).toEqual([]);
   });
 
   it('Should check the care references of a crowd of POSTs together, each against its own', async () => {
