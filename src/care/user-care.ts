@@ -377,8 +377,6 @@ export interface FoundReferences {
   staff: { id: string; display: string }[] | null;
   recipients: string[] | null;
   multiple: boolean;
-  /** The tenant's rule generation in the same snapshot: a delete of one of them moves it on. */
-  generation: string;
 }
 
 /** Looks references up; a batch of writes shares one (see {@link batchedReferenceLookup}). */
@@ -397,8 +395,7 @@ const REFERENCES_SQL = `select
       from staff_members m where m.tenant_id = $1 and m.id = any($3::uuid[])) as staff,
    (select array_agg(u.id::text) from users u
       where u.tenant_id = $1 and u.id = any($4::uuid[]) and u.status <> 'deleted') as recipients,
-   coalesce((select (settings->>'multipleStaffMembersPerUser')::boolean from tenants where id = $1), false) as multiple,
-   (select rule_generation from tenants where id = $1) as generation`;
+   coalesce((select (settings->>'multipleStaffMembersPerUser')::boolean from tenants where id = $1), false) as multiple`;
 
 const directReferences: ReferenceLookup = async (db, tenantId, refs) => {
   const { rows } = await readByKeys<FoundReferences>(db, {
@@ -413,13 +410,8 @@ const directReferences: ReferenceLookup = async (db, tenantId, refs) => {
  * A lookup for the writes of one batch, prepared side by side: the lookups asked for
  * before the event loop turns go to the database as one query over all their references
  * (each write then checks its own against the shared answer).
- * `generation()` is the tenant's rule generation as the earliest of those queries read
- * it (undefined when none ran): a batch stored at that generation refers to what exists.
  */
-export function batchedReferenceLookup(): ReferenceLookup & {
-  generation(): number | undefined;
-} {
-  let earliest: number | undefined;
+export function batchedReferenceLookup(): ReferenceLookup {
   let pending:
     | {
         db: Queryable;
@@ -428,7 +420,7 @@ export function batchedReferenceLookup(): ReferenceLookup & {
         answer: Promise<FoundReferences>;
       }
     | undefined;
-  const lookup: ReferenceLookup = (db, tenantId, refs) => {
+  return (db, tenantId, refs) => {
     if (pending && pending.db === db && pending.tenantId === tenantId) {
       pending.refs.siteCodes.push(...refs.siteCodes);
       pending.refs.staff.push(...refs.staff);
@@ -452,15 +444,10 @@ export function batchedReferenceLookup(): ReferenceLookup & {
           siteCodes: unique(batch.refs.siteCodes),
           staff: unique(batch.refs.staff),
           recipients: unique(batch.refs.recipients),
-        }).then((found) => {
-          const read = Number(found.generation);
-          earliest = earliest === undefined ? read : Math.min(earliest, read);
-          resolve(found);
-        }, reject);
+        }).then(resolve, reject);
       });
     });
     pending = { ...batch, answer };
     return answer;
   };
-  return Object.assign(lookup, { generation: () => earliest });
 }

@@ -1,5 +1,11 @@
 import type pg from 'pg';
-import { batchedAccessActor, batchedReferenceLookup, prepareUserWrite } from '../care/user-care.ts';
+import { type ReferenceCache, referenceFactsSQL } from '../care/reference-cache.ts';
+import {
+  batchedAccessActor,
+  batchedReferenceLookup,
+  prepareUserWrite,
+  type ReferenceLookup,
+} from '../care/user-care.ts';
 import { type Statement, sendBatch, transactionInOneTrip, withTransaction } from '../db/sql.ts';
 import type { DirectoryContext } from './actor.ts';
 import { DirectoryError } from './directory-error.ts';
@@ -40,17 +46,22 @@ export interface BatchCreateOptions {
 // One statement inserts the batch's rows (a row whose userName or primary email is taken,
 // by another account or by an earlier row of the batch, is skipped) with a change event
 // each, when the rule set the batch was compiled with ($4, its generation) is still the
-// tenant's: it runs after the rule lock, so no rule change can slip in after it. It
-// answers whether the set was fresh and the ids it stored: an answer is made of what was
-// sent, not read back (the care extension tripled the bytes a create answered with
-// parsing its row again).
+// tenant's and the sites, staff members and care recipients the rows name ($5–$7) are as
+// the batch was told ($8, reference-cache.ts; null when they name none): it runs after
+// the rule lock, which deletes of those take exclusively, so neither can change before
+// the commit. It answers whether both held and the ids it stored: an answer is made of
+// what was sent, not read back (the care extension tripled the bytes a create answered
+// with parsing its row again).
 const INSERT_MANY = `
   with fresh as (
     select 1 from tenants where id = $1 and rule_generation = $4::bigint
+  ), known as (
+    select $8::jsonb is null
+        or $8::jsonb = ${referenceFactsSQL({ tenant: '$1', sites: '$5', staff: '$6', recipients: '$7' })} as held
   ), x as (
     select * from jsonb_to_recordset($2::jsonb) as x(id uuid, user_name text, external_id text,
       status text, primary_email text, attrs jsonb, password_hash text, ord int)
-    where exists (select 1 from fresh)
+    where exists (select 1 from fresh) and (select held from known)
   ), u as (
     insert into users (id, tenant_id, user_name, external_id, status, primary_email, attrs,
                        password_hash, version, created_at, updated_at)
@@ -62,7 +73,7 @@ const INSERT_MANY = `
     insert into change_events (tenant_id, resource_type, resource_id, operation, version)
     select $1, 'User', id, 'created', 1 from u
   )
-  select exists (select 1 from fresh) as fresh,
+  select exists (select 1 from fresh) as fresh, (select held from known) as known,
          coalesce((select array_agg(id) from u), '{}') as ids`;
 
 /**
@@ -78,14 +89,14 @@ const INSERT_MANY = `
  */
 export async function createUsers(
   pool: pg.Pool,
-  memberships: UserMemberships,
+  caches: CreateCaches,
   ctx: DirectoryContext,
   requested: UserInput[],
   opts: BatchCreateOptions = {},
 ): Promise<BatchCreateOutcome[]> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await createUsersOnce(pool, memberships, ctx, requested, opts);
+      return await createUsersOnce(pool, caches, ctx, requested, opts);
     } catch (err) {
       if (!(err instanceof StaleBatch)) throw err;
       if (attempt >= MAX_ATTEMPTS) {
@@ -95,33 +106,47 @@ export async function createUsers(
   }
 }
 
+/** What a process remembers per tenant for its creates; each checked in their transaction. */
+export interface CreateCaches {
+  /** The tenant's compiled rule set. */
+  memberships: UserMemberships;
+  /** The sites, staff members and recipients creates named. */
+  references: ReferenceCache;
+}
+
 /** How often a batch is prepared again because the tenant's rule generation moved on. */
 const MAX_ATTEMPTS = 20;
 
 async function createUsersOnce(
   pool: pg.Pool,
-  memberships: UserMemberships,
+  { memberships, references }: CreateCaches,
   ctx: DirectoryContext,
   requested: UserInput[],
   opts: BatchCreateOptions,
 ): Promise<BatchCreateOutcome[]> {
   const outcomes: (BatchCreateOutcome | undefined)[] = new Array(requested.length);
   const prepared: { ord: number; input: UserInput; id: string; passwordHash: string | null }[] = [];
-  // Side by side, their reference checks one query for the batch (batchedReferenceLookup),
-  // which reads the rule generation too: the batch is stored only if it still holds.
-  const lookup = batchedReferenceLookup();
+  // Side by side: their reference checks are answered from what earlier lookups found, or
+  // else go to the database as one query for the batch.
+  const refs = references.forBatch();
   const actor = batchedAccessActor();
+  const prepare = async (input: UserInput, lookup: ReferenceLookup) => {
+    const { input: next } = await prepareUserWrite(pool, ctx, undefined, input, { lookup, actor });
+    const passwordHash = next.password === undefined ? null : await hashPassword(next.password);
+    return { input: next, passwordHash };
+  };
   const ready = await Promise.allSettled(
     requested.map(async (input) => {
-      const { input: next } = await prepareUserWrite(pool, ctx, undefined, input, {
-        lookup,
-        actor,
-      });
-      const passwordHash = next.password === undefined ? null : await hashPassword(next.password);
-      return { input: next, passwordHash };
+      const write = refs.forWrite();
+      try {
+        return await prepare(input, write.lookup);
+      } catch (err) {
+        if (!(err instanceof DirectoryError) || !write.remembered()) throw err;
+        // A refusal never rests on remembered facts: checked again on a fresh lookup.
+        return await prepare(input, refs.forWrite({ fresh: true }).lookup);
+      }
     }),
   );
-  const generation = lookup.generation();
   for (const [ord, r] of ready.entries()) {
     if (r.status === 'fulfilled') {
       prepared.push({
@@ -135,9 +160,10 @@ async function createUsersOnce(
     } else throw r.reason;
   }
   if (prepared.length === 0) return outcomes as BatchCreateOutcome[];
+  const told = refs.told();
+  if (told === 'conflicting') throw new StaleBatch();
   // The rules the memberships are evaluated with, checked in the transaction (INSERT_MANY).
-  const set = await memberships.ruleSet(pool, ctx.tenantId, generation);
-  if (generation !== undefined && set.generation !== generation) throw new StaleBatch();
+  const set = await memberships.ruleSet(pool, ctx.tenantId);
   const at = new Date();
   const insert: Statement = {
     name: 'users_insert_many',
@@ -158,6 +184,10 @@ async function createUsersOnce(
       ),
       at,
       set.generation,
+      told === 'none' ? [] : told.refs.siteCodes,
+      told === 'none' ? [] : told.refs.staff,
+      told === 'none' ? [] : told.refs.recipients,
+      told === 'none' ? null : JSON.stringify(told.facts),
     ],
   };
   const members = batchMembershipStatements(
@@ -178,11 +208,17 @@ async function createUsersOnce(
     ...members,
     ...(answers ? [answerGroups(prepared.map((p) => p.id))] : []),
   ]);
-  const written = results[1]?.rows[0] as { fresh: boolean; ids: string[] } | undefined;
+  const written = results[1]?.rows[0] as
+    | { fresh: boolean; known: boolean; ids: string[] }
+    | undefined;
+  // Nothing was stored when a rule changed since the set was compiled, or something the
+  // accounts refer to since they were checked: prepared again.
   if (!written?.fresh) {
-    // A rule, or something the accounts refer to, changed since the set was compiled:
-    // nothing was stored.
     memberships.forget(ctx.tenantId);
+    throw new StaleBatch();
+  }
+  if (!written.known) {
+    references.forget(ctx.tenantId);
     throw new StaleBatch();
   }
   const stored = new Set(written.ids);

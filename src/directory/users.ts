@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { ReferenceCache } from '../care/reference-cache.ts';
 import { checkUserDelete, prepareUserWrite } from '../care/user-care.ts';
 import {
   BatchedTransaction,
@@ -26,6 +27,7 @@ import {
   type BatchCreateOutcome,
   type BatchUpdate,
   type BatchUpdateOutcome,
+  type CreateCaches,
   createUsers,
   preconditionFailed,
   updateUsers,
@@ -120,12 +122,14 @@ type UpdateResult = { user: UserRecord; changed: boolean };
 /** The one write path for accounts, plus the reads the doors need. */
 export class UserDirectory {
   private readonly creates: WriteCoalescer<PendingCreate, UserRecord>;
+  private readonly caches: CreateCaches;
   private readonly updates: WriteCoalescer<PendingUpdate, UpdateResult>;
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly memberships: UserMemberships = new UserMemberships(),
   ) {
+    this.caches = { memberships: this.memberships, references: new ReferenceCache() };
     this.creates = new WriteCoalescer({
       lane: ({ ctx }) => actorLane(ctx),
       one: ({ ctx, input }) => this.createOne(ctx, input),
@@ -169,7 +173,7 @@ export class UserDirectory {
   private async createBatch(items: PendingCreate[]): Promise<Settled<UserRecord>[]> {
     const outcomes = await createUsers(
       this.pool,
-      this.memberships,
+      this.caches,
       (items[0] as PendingCreate).ctx,
       items.map((i) => i.input),
       { answers: true, requestIds: items.map((i) => i.ctx.requestId) },
@@ -231,7 +235,7 @@ export class UserDirectory {
 
   /** Creates many accounts set-based, each failing alone (users-batch.ts): for bulk imports. */
   createMany(ctx: DirectoryContext, inputs: UserInput[]): Promise<BatchCreateOutcome[]> {
-    return createUsers(this.pool, this.memberships, ctx, inputs);
+    return createUsers(this.pool, this.caches, ctx, inputs);
   }
 
   /**
