@@ -22,16 +22,6 @@ import {
  */
 const FIXED = 11;
 
-/**
- * The tenant's rule generation moved on since the batch was prepared (a rule changed, or
- * something its accounts refer to was deleted): the caller rolls back and prepares again.
- */
-export class StaleBatch extends Error {
-  constructor() {
-    super('the rule generation moved on since the batch was prepared');
-  }
-}
-
 /** One user of a batch write, as its membership statement needs it. */
 export interface BatchMember {
   id: string;
@@ -44,31 +34,27 @@ export interface BatchMember {
 
 /**
  * What src/directory/user-memberships.ts does for one user, for a batch of users in one
- * statement (the CSV import's creates and updates): every rule of the tenant is evaluated
+ * statement (batches of updates, staff renames): every rule of the tenant is evaluated
  * against each user row as stored, missing rule and system memberships inserted, stale
  * ones deleted (and the manual ones of a user who left `active`), each group whose
  * membership changed bumped once for the batch with one change event, and one audit event
  * per user with what was added and removed (`membershipsAdded`, `membershipsRemoved`
  * beside the account in `after`). Runs in the caller's transaction, after its row writes,
  * which holds the tenant's rule lock (shared); the rule set is read in that transaction,
- * so it is the tenant's current one. All users of a batch share one audit type. Given the
- * `generation` the batch was prepared at, it throws {@link StaleBatch} when it is not the
- * tenant's any more.
+ * so it is the tenant's current one. All users of a batch share one audit type.
  */
 export async function syncMemberships(
   tx: Queryable,
   ctx: DirectoryContext,
   users: BatchMember[],
-  opts: { generation?: number } = {},
 ): Promise<{ added: number; removed: number }> {
   if (users.length === 0) return { added: 0, removed: 0 };
   // Prepared once per connection, so planned without sequential scans (INDEXES_ONLY); sent
   // on the transaction's connection ahead of the rules read, in the same round trip.
-  const [, { generation, groupIds, cases, params }] = await Promise.all([
+  const [, { groupIds, cases, params }] = await Promise.all([
     tx.query(INDEXES_ONLY),
     tenantRuleCases(tx, ctx.tenantId, FIXED),
   ]);
-  if (opts.generation !== undefined && generation !== opts.generation) throw new StaleBatch();
   const [written] = await Promise.all(
     membershipStatements(ctx, users, { groupIds, cases, params }).map((st) => tx.query(st)),
   );

@@ -193,7 +193,7 @@ export async function tenantRuleCases(
 }
 
 /** A tenant's rules (each group's compiled rule, in `groupIds` order) at one rule generation. */
-export interface TenantRules {
+interface TenantRules {
   generation: number;
   groupIds: string[];
   rules: CompiledRule[];

@@ -16,7 +16,6 @@ import type { UserMemberships } from './user-memberships.ts';
 import {
   type BatchMember,
   batchMembershipStatements,
-  StaleBatch,
   syncMemberships,
 } from './user-memberships-batch.ts';
 import {
@@ -114,7 +113,18 @@ export interface CreateCaches {
   references: ReferenceCache;
 }
 
-/** How often a batch is prepared again because the tenant's rule generation moved on. */
+/**
+ * A batch of creates stored nothing, or must not be sent, because what it was prepared
+ * with went stale: the tenant's rules changed, or the references its accounts name (or
+ * two of its writes were told different things about them). It is prepared again.
+ */
+class StaleBatch extends Error {
+  constructor() {
+    super('the batch was prepared with rules or references that changed since');
+  }
+}
+
+/** How often a batch is prepared again because it went stale (StaleBatch). */
 const MAX_ATTEMPTS = 20;
 
 async function createUsersOnce(
@@ -199,7 +209,7 @@ async function createUsersOnce(
       audit: { type: 'user.created', before: null, after: auditSnapshot(p.input) },
     })),
   );
-  const answers = opts.answers === true && prepared.length > 0;
+  const answers = opts.answers === true;
   // One round trip: the rule lock, the rows, their memberships and audit events, the
   // answers' groups and the commit. Rows that were skipped get no membership or event.
   const results = await transactionInOneTrip(pool, [
