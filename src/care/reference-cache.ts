@@ -54,7 +54,6 @@ export function referenceFactsSQL(p: {
 interface Known {
   sites: Map<string, { kind: string; parent: string | null }>;
   staff: Map<string, string>;
-  recipients: Set<string>;
   multiple: boolean;
 }
 
@@ -62,13 +61,15 @@ interface Known {
 const MAX_KEYS = 100_000;
 
 /**
- * Remembers, per tenant, the sites, staff members and care recipients that the creates'
- * reference checks found, so that a batch of creates naming known ones needs no lookup
- * before its transaction: a lookup is a round trip of its own. Nothing is trusted: the
+ * Remembers, per tenant, the sites and staff members that the creates' reference checks
+ * found, so that a batch of creates naming known ones needs no lookup before its
+ * transaction: a lookup is a round trip of its own. Care recipients are presumed to exist:
+ * they are accounts, nearly every create names new ones (an organisation's assistants are
+ * linked to its many clients), and a name that is wrong is rare. Nothing is trusted: the
  * batch's transaction computes the same facts again under the rule lock and stores
  * nothing when they differ from what the batch was told (users-batch.ts), and the batch
- * is then prepared again on fresh lookups. A refusal never rests on remembered facts
- * (only what exists is remembered); a write refused after a remembered answer is checked
+ * is then prepared again on fresh lookups. A refusal never rests on remembered or presumed
+ * facts (only what exists is remembered); a write refused after such an answer is checked
  * again on a fresh one.
  */
 export class ReferenceCache {
@@ -79,9 +80,12 @@ export class ReferenceCache {
     this.tenants.delete(tenantId);
   }
 
-  /** The lookups of one batch of creates, and what they told it. */
-  forBatch(): BatchReferences {
-    return new BatchReferences(this.tenants);
+  /**
+   * The lookups of one batch of creates, and what they told it; with `presume: false`
+   * (a batch prepared again because its facts were wrong) every answer is looked up.
+   */
+  forBatch(opts: { presume?: boolean } = {}): BatchReferences {
+    return new BatchReferences(this.tenants, opts.presume ?? true);
   }
 }
 
@@ -92,9 +96,15 @@ export class BatchReferences {
   private facts: ReferenceFacts | undefined;
   private conflicting = false;
 
-  constructor(private readonly tenants: Map<string, Known>) {}
+  constructor(
+    private readonly tenants: Map<string, Known>,
+    private readonly presume: boolean,
+  ) {}
 
-  /** A lookup for one write; `remembered()` says whether its answer came from the cache. */
+  /**
+   * A lookup for one write; `remembered()` says whether its answer came from the cache
+   * (and the presumption about recipients) rather than the database.
+   */
   forWrite(opts: { fresh?: boolean } = {}): { lookup: ReferenceLookup; remembered(): boolean } {
     let remembered = false;
     const lookup: ReferenceLookup = async (db, tenantId, refs) => {
@@ -102,7 +112,7 @@ export class BatchReferences {
       this.refs.staff.push(...refs.staff);
       this.refs.recipients.push(...refs.recipients);
       const known = this.tenants.get(tenantId);
-      let found = opts.fresh || !known ? undefined : answerFrom(known, refs);
+      let found = opts.fresh || !this.presume || !known ? undefined : answerFrom(known, refs);
       remembered = found !== undefined;
       found ??= await this.fresh(db, tenantId, refs);
       if (!remembered) this.remember(tenantId, found);
@@ -154,24 +164,21 @@ export class BatchReferences {
 
   private remember(tenantId: string, found: FoundReferences): void {
     let known = this.tenants.get(tenantId);
-    const size = known ? known.sites.size + known.staff.size + known.recipients.size : 0;
+    const size = known ? known.sites.size + known.staff.size : 0;
     if (!known || size > MAX_KEYS) {
-      known = {
-        sites: new Map(),
-        staff: new Map(),
-        recipients: new Set(),
-        multiple: found.multiple,
-      };
+      known = { sites: new Map(), staff: new Map(), multiple: found.multiple };
       this.tenants.set(tenantId, known);
     }
     known.multiple = found.multiple;
     for (const s of found.sites ?? []) known.sites.set(s.code, { kind: s.kind, parent: s.parent });
     for (const m of found.staff ?? []) known.staff.set(m.id, m.display);
-    for (const id of found.recipients ?? []) known.recipients.add(id);
   }
 }
 
-/** The answer the cache gives when it knows every reference asked for, else undefined. */
+/**
+ * The answer the cache gives when it knows every site and staff member asked for (every
+ * recipient presumed to exist), else undefined.
+ */
 function answerFrom(known: Known, refs: References): FoundReferences | undefined {
   const sites: NonNullable<FoundReferences['sites']> = [];
   for (const code of refs.siteCodes) {
@@ -185,7 +192,6 @@ function answerFrom(known: Known, refs: References): FoundReferences | undefined
     if (display === undefined) return undefined;
     staff.push({ id, display });
   }
-  for (const id of refs.recipients) if (!known.recipients.has(id)) return undefined;
   return {
     sites,
     staff,

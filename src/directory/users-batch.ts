@@ -95,7 +95,7 @@ export async function createUsers(
 ): Promise<BatchCreateOutcome[]> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await createUsersOnce(pool, caches, ctx, requested, opts);
+      return await createUsersOnce(pool, caches, ctx, requested, opts, attempt === 1);
     } catch (err) {
       if (!(err instanceof StaleBatch)) throw err;
       if (attempt >= MAX_ATTEMPTS) {
@@ -109,7 +109,7 @@ export async function createUsers(
 export interface CreateCaches {
   /** The tenant's compiled rule set. */
   memberships: UserMemberships;
-  /** The sites, staff members and recipients creates named. */
+  /** The sites and staff members creates named (recipients are presumed, then checked). */
   references: ReferenceCache;
 }
 
@@ -133,12 +133,13 @@ async function createUsersOnce(
   ctx: DirectoryContext,
   requested: UserInput[],
   opts: BatchCreateOptions,
+  presume: boolean,
 ): Promise<BatchCreateOutcome[]> {
   const outcomes: (BatchCreateOutcome | undefined)[] = new Array(requested.length);
   const prepared: { ord: number; input: UserInput; id: string; passwordHash: string | null }[] = [];
   // Side by side: their reference checks are answered from what earlier lookups found, or
   // else go to the database as one query for the batch.
-  const refs = references.forBatch();
+  const refs = references.forBatch({ presume });
   const actor = batchedAccessActor();
   const prepare = async (input: UserInput, lookup: ReferenceLookup) => {
     const { input: next } = await prepareUserWrite(pool, ctx, undefined, input, { lookup, actor });

@@ -93,6 +93,57 @@ describe('Remembered references of concurrent creates', () => {
     expect(third.remembered()).toBe(false);
     expect(connects.n).toBe(2);
     expect(found.sites).toEqual([{ code: 'mem-new', kind: 'site', parent: null }]);
+    // Recipients are presumed to exist once the sites and staff members are known.
+    const stranger = '01900000-0000-7000-8000-00000000beef';
+    const fourth = cache.forBatch().forWrite();
+    const presumed = await fourth.lookup(counting, tenantId, { ...refs, recipients: [stranger] });
+    expect(fourth.remembered()).toBe(true);
+    expect(presumed.recipients).toEqual([stranger]);
+    expect(connects.n).toBe(2);
+    // A batch prepared again after its facts were wrong presumes nothing.
+    const fifth = cache.forBatch({ presume: false }).forWrite();
+    const looked = await fifth.lookup(counting, tenantId, { ...refs, recipients: [stranger] });
+    expect(fifth.remembered()).toBe(false);
+    expect(looked.recipients ?? []).toEqual([]);
+    expect(connects.n).toBe(3);
+  });
+
+  it('Should refuse only the create linking a care recipient that never existed, among creates presumed right', async () => {
+    await site('mem-presume');
+    const real = await plainUser('recipient.real');
+    const assistant = (recipient: string) => ({
+      roles: [{ site: 'mem-presume', role: 'assistant' }],
+      assistantLinks: [{ recipient, status: 'active' }],
+    });
+    // The site is remembered by a first crowd; the second names recipients nobody looked up.
+    expect((await crowd('presume.first', assistant(real.id))).map((r) => r.status)).toEqual([
+      201, 201, 201, 201, 201,
+    ]);
+    const fresh = await plainUser('recipient.fresh');
+    const missing = '01900000-0000-7000-8000-00000000dead';
+    const responses = await Promise.all(
+      [fresh.id, fresh.id, missing, fresh.id, fresh.id].map((recipient, i) =>
+        t.request('POST', '/scim/v2/Users', {
+          body: {
+            schemas: [USER, CARE],
+            userName: `presume.second.${i}`,
+            [CARE]: assistant(recipient),
+          },
+        }),
+      ),
+    );
+    const answers = await Promise.all(
+      responses.map(async (r) => ({ status: r.status, body: await r.json() })),
+    );
+    expect(answers.map((a) => a.status)).toEqual([201, 201, 400, 201, 201]);
+    expect(answers[2]?.body.detail).toBe(`there is no care recipient ${missing}`);
+    expect(await stored('presume.second')).toBe(4);
+    const { rows } = await t.services.db.pool.query<{ n: number }>(
+      `select count(*)::int as n from users where tenant_id = $1
+         and attrs @> jsonb_build_object($2::text, jsonb_build_object('assistantLinks', jsonb_build_array(jsonb_build_object('recipient', $3::text))))`,
+      [tenantId, CARE, missing],
+    );
+    expect(rows[0]?.n).toBe(0);
   });
 
   it('Should refuse creates naming a staff member deleted after an earlier batch named it', async () => {
