@@ -143,7 +143,7 @@ function statement(cases: string[]): string {
     with subjects as (
       select s.user_id, s.leaving, s.request_id, s.ord
       from unnest($2::uuid[], $10::boolean[], $11::text[]) with ordinality as s(user_id, leaving, request_id, ord)
-      where exists (select 1 from users x where x.id = s.user_id and coalesce(x.tenant_id = $1, false))
+      where s.user_id in (select u.id from users u where u.id = any($2::uuid[]) and ${IN_TENANT})
     ), hit as (${hit}),
     wanted as (
       select user_id, group_id, 'rule'::text as source from hit
