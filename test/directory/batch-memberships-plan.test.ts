@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../../src/directory/actor.ts';
-import { batchMembershipStatements } from '../../src/directory/user-memberships-batch.ts';
 import { UserMemberships } from '../../src/directory/user-memberships.ts';
+import { batchMembershipStatements } from '../../src/directory/user-memberships-batch.ts';
 import { createTestApp, type TestApp } from '../helpers/test-app.ts';
 
 // The memberships statement of a batch of user writes (creates, coalesced PATCHes, staff
