@@ -6,18 +6,14 @@ import {
   prepareUserWrite,
   type ReferenceLookup,
 } from '../care/user-care.ts';
-import { type Statement, sendBatch, transactionInOneTrip, withTransaction } from '../db/sql.ts';
+import { BatchedTransaction, type Statement, transactionInOneTrip } from '../db/sql.ts';
 import type { DirectoryContext } from './actor.ts';
 import { DirectoryError } from './directory-error.ts';
 import { hashPassword } from './passwords.ts';
-import { lockRules, ruleLock } from './rule-sql.ts';
+import { ruleLock } from './rule-sql.ts';
 import { groupsFromColumn, userGroupsJSON } from './user-groups-sql.ts';
 import type { UserMemberships } from './user-memberships.ts';
-import {
-  type BatchMember,
-  batchMembershipStatements,
-  syncMemberships,
-} from './user-memberships-batch.ts';
+import { type BatchMember, batchMembershipStatements } from './user-memberships-batch.ts';
 import {
   auditSnapshot,
   hasChanged,
@@ -335,11 +331,13 @@ const UPDATE_MANY = `
   select id, version from u`;
 
 /**
- * Changes many accounts in one transaction, as `users.update` changes one: under the
- * tenant's rule lock (shared) the rows are locked, each change applied and prepared by the
- * care directory (the access rules included), the changed rows stored in one statement and
- * their memberships and audit events in another (user-memberships-batch.ts); the token
- * follow-ups of status changes go in one round trip. A change that is refused fails alone;
+ * Changes many accounts in one transaction of two round trips, as `users.update` changes
+ * one: under the tenant's rule lock (shared) the rows are locked, each change applied and
+ * prepared by the care directory (the access rules included), then the changed rows are
+ * stored in one statement and their memberships and audit events in another, compiled
+ * from the tenant's cached rule set of the generation read under the lock
+ * (user-memberships-batch.ts), with the token follow-ups of status changes, the answers'
+ * groups and the commit. A change that is refused fails alone;
  * one that alters nothing writes nothing. Ids must be distinct. A unique violation (a
  * userName or email taken) rolls the whole batch back and is thrown: the caller applies
  * that batch one account at a time, so only the offending rows fail. With `answers`, each
@@ -347,6 +345,7 @@ const UPDATE_MANY = `
  */
 export async function updateUsers(
   pool: pg.Pool,
+  memberships: UserMemberships,
   ctx: DirectoryContext,
   requested: BatchUpdate[],
   opts: { auditType?: string; answers?: boolean } = {},
@@ -354,10 +353,26 @@ export async function updateUsers(
   const ids = requested.map((r) => r.id);
   if (new Set(ids).size !== ids.length) throw new Error('updateUsers: ids must be distinct');
   const outcomes: BatchUpdateOutcome[] = new Array(requested.length);
-  await withTransaction(pool, async (tx) => {
-    // Its own statement: the reads after it see every rule change committed before it.
-    await lockRules(tx, ctx.tenantId, 'shared');
-    const { rows } = await tx.query<UserRow>(LOCK_MANY, [ctx.tenantId, ids]);
+  // The rule lock, the rows and the tenant's rule generation in one round trip; the writes
+  // with their memberships, audit events, token follow-ups and answers, and the commit, in
+  // a second. The lock comes first, so the reads after it see every rule change committed
+  // before it, and none can commit before this transaction does.
+  const { tx: batch, results } = await BatchedTransaction.begin(pool, [
+    ruleLock(ctx.tenantId, 'shared'),
+    { text: LOCK_MANY, values: [ctx.tenantId, ids] },
+    {
+      name: 'tenant_rule_generation',
+      text: 'select rule_generation from tenants where id = $1',
+      values: [ctx.tenantId],
+    },
+  ]);
+  const tx = batch.queryable;
+  let ended = false;
+  try {
+    const rows = (results[1]?.rows ?? []) as UserRow[];
+    const generation = Number(
+      (results[2]?.rows[0] as { rule_generation: string } | undefined)?.rule_generation,
+    );
     const current = new Map(rows.map((r) => [r.id, userFromRow(r)]));
     const writes: {
       ord: number;
@@ -421,23 +436,30 @@ export async function updateUsers(
       writes.push(r);
       after.push(...r.after);
     }
-    if (writes.length === 0) return;
+    if (writes.length === 0) {
+      ended = true;
+      await batch.commit();
+      return outcomes;
+    }
     const at = new Date();
-    const { rows: stored } = await tx.query<{ id: string; version: number }>(UPDATE_MANY, [
-      ctx.tenantId,
-      JSON.stringify(
-        writes.map((w) => ({
-          id: w.before.id,
-          user_name: w.input.userName,
-          external_id: w.input.externalId,
-          status: w.input.status,
-          primary_email: primaryEmail(w.input.attrs),
-          attrs: w.input.attrs,
-          password_hash: w.passwordHash,
-        })),
-      ),
-      at,
-    ]);
+    const update: Statement = {
+      text: UPDATE_MANY,
+      values: [
+        ctx.tenantId,
+        JSON.stringify(
+          writes.map((w) => ({
+            id: w.before.id,
+            user_name: w.input.userName,
+            external_id: w.input.externalId,
+            status: w.input.status,
+            primary_email: primaryEmail(w.input.attrs),
+            attrs: w.input.attrs,
+            password_hash: w.passwordHash,
+          })),
+        ),
+        at,
+      ],
+    };
     const members: BatchMember[] = writes.map((w) => ({
       id: w.before.id,
       leaving: w.before.status === 'active' && w.input.status !== 'active',
@@ -448,11 +470,20 @@ export async function updateUsers(
         after: auditSnapshot(w.input),
       },
     }));
-    await syncMemberships(tx, ctx, members);
-    if (after.length > 0) await sendBatch(tx, after);
+    // The rule set of the generation read under the lock: the cached one, or read again.
+    const set = await memberships.ruleSet(tx, ctx.tenantId, generation);
+    const written = batchMembershipStatements(set, ctx, members);
+    ended = true; // commit() ends the transaction whether or not it fails
+    const stored = await batch.commit([
+      update,
+      ...written,
+      ...after,
+      ...(opts.answers ? [answerGroups(writes.map((w) => w.before.id))] : []),
+    ]);
     if (opts.answers) {
-      const version = new Map(stored.map((r) => [r.id, r.version]));
-      const groupsOf = groupsByUser(await tx.query(answerGroups(writes.map((w) => w.before.id))));
+      const updated = (stored[0]?.rows ?? []) as { id: string; version: number }[];
+      const version = new Map(updated.map((r) => [r.id, r.version]));
+      const groupsOf = groupsByUser(stored.at(-1));
       for (const w of writes) {
         outcomes[w.ord] = {
           ok: true,
@@ -471,7 +502,9 @@ export async function updateUsers(
         };
       }
     }
-  });
+  } finally {
+    if (!ended) await batch.rollback();
+  }
   return outcomes;
 }
 

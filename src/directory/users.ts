@@ -275,6 +275,7 @@ export class UserDirectory {
     try {
       outcomes = await updateUsers(
         this.pool,
+        this.memberships,
         first.ctx,
         items.map((i) => ({
           id: i.id,
@@ -381,7 +382,7 @@ export class UserDirectory {
     opts: { auditType?: string } = {},
   ): Promise<BatchUpdateOutcome[]> {
     try {
-      return await updateUsers(this.pool, ctx, changes, opts);
+      return await updateUsers(this.pool, this.memberships, ctx, changes, opts);
     } catch (err) {
       if (!uniqueViolation(err)) throw err;
     }
