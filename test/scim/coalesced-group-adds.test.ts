@@ -87,6 +87,30 @@ describe('Concurrent member additions', () => {
     expect(transactions.size).toBeLessThan(30);
   });
 
+  it('Should apply concurrent PATCHes adding members to eight groups at once, none lost and each group versioned once per PATCH', async () => {
+    const users = await Promise.all(
+      Array.from({ length: 96 }, (_, i) => scim.createUser(`spread.${i}`)),
+    );
+    const groups = await Promise.all(
+      Array.from({ length: 8 }, (_, g) => scim.createGroup(`Spread ward ${g}`)),
+    );
+    // 32 PATCHes of 3 members, four per group, all at once (batches of different groups
+    // may be on their way side by side).
+    const slice = (k: number) => users.slice(k * 3, k * 3 + 3);
+    const groupOf = (k: number) => groups[k % groups.length] as { id: string };
+    const responses = await Promise.all(
+      Array.from({ length: 32 }, (_, k) => patchGroup(groupOf(k).id, add(slice(k)))),
+    );
+    expect(responses.map((r) => r.status)).toEqual(Array(32).fill(204));
+    for (const [g, group] of groups.entries()) {
+      const mine = Array.from({ length: 4 }, (_, j) => slice(g + j * groups.length)).flat();
+      expect(await scim.memberIds(group.id)).toEqual([...mine].sort());
+      expect((await scim.group(group.id)).meta.version).toBe('W/"5"');
+      expect(await changeVersions(group.id)).toEqual([2, 3, 4, 5]);
+      expect(await groupEvents(group.id)).toHaveLength(4);
+    }
+  });
+
   it('Should refuse a crowd member naming a stranger as a whole, and apply the others', async () => {
     const users = await Promise.all(
       Array.from({ length: 12 }, (_, i) => scim.createUser(`crowd.member.${i}`)),
