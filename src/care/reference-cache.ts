@@ -149,17 +149,19 @@ export class BatchReferences {
       multiple: found.multiple,
     };
     const facts = this.facts;
-    const agree = <T>(table: Record<string, T>, key: string, value: T) => {
-      if (key in table && JSON.stringify(table[key]) !== JSON.stringify(value)) {
-        this.conflicting = true;
-      }
-      table[key] = value;
-    };
+    // Compared field by field: every write of a batch tells its facts again.
     if (facts.multiple !== found.multiple) this.conflicting = true;
-    for (const s of found.sites ?? [])
-      agree(facts.sites, s.code, { kind: s.kind, parent: s.parent });
-    for (const m of found.staff ?? []) agree(facts.staff, m.id, m.display);
-    for (const id of found.recipients ?? []) agree(facts.recipients, id, true as const);
+    for (const s of found.sites ?? []) {
+      const had = facts.sites[s.code];
+      if (!had) facts.sites[s.code] = { kind: s.kind, parent: s.parent };
+      else if (had.kind !== s.kind || had.parent !== s.parent) this.conflicting = true;
+    }
+    for (const m of found.staff ?? []) {
+      const had = facts.staff[m.id];
+      if (had === undefined) facts.staff[m.id] = m.display;
+      else if (had !== m.display) this.conflicting = true;
+    }
+    for (const id of found.recipients ?? []) facts.recipients[id] = true;
   }
 
   private remember(tenantId: string, found: FoundReferences): void {
