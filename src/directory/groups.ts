@@ -42,7 +42,6 @@ export interface UserGroup {
 /** Thrown inside a group update that found a rule change it had not locked for. */
 class RuleLockNeeded extends Error {}
 
-/** The one write path for groups, their manual memberships and their rules. */
 /**
  * How many batches of member additions of one tenant and actor may be on their way at once,
  * each for its own share of the groups. A batch spends most of its time in its insert, on
@@ -58,6 +57,7 @@ function memberAddLane(groupId: string): number {
   return Number.parseInt(groupId.slice(-2), 16) % MEMBER_ADD_LANES;
 }
 
+/** The one write path for groups, their manual memberships and their rules. */
 export class GroupDirectory {
   private readonly memberAdds: WriteCoalescer<PendingGroupUpdate, GroupUpdateResult>;
 

@@ -27,6 +27,22 @@ async function ruleMembers(groupId: string): Promise<string[]> {
   return sorted(Object.keys(sources).filter((id) => sources[id]?.includes('rule')));
 }
 
+/** Changes a group's rule through the admin API, a door that does not tell the process's caches. */
+async function setRuleByAdmin(groupId: string, rule: string): Promise<Response> {
+  const admin = await t.token({ scopes: ['admin'] });
+  return rawRequest(t.app, `/admin/v1/groups/${groupId}/rule`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ rule }),
+  });
+}
+
+/** The default tenant, written to as the system (the directory's own callers). */
+async function systemContext() {
+  const { tenant } = await t.services.directory.tenants.ensure('default');
+  return { tenantId: tenant.id, actor: { type: 'system' as const, id: null }, requestId: null };
+}
+
 describe('Concurrent writers', () => {
   it('Should end with the right memberships when two writers change the same user at once', async () => {
     const titles = await scim.createGroup('Parallel titles', { rule: 'title eq "Lead"' });
@@ -65,18 +81,13 @@ describe('Concurrent writers', () => {
 
   it('Should not lose a user written while its rule changes', async () => {
     const group = await scim.createGroup('Racing rule', { rule: 'title eq "Before"' });
-    const admin = await t.token({ scopes: ['admin'] });
     const users = await Promise.all(
       Array.from({ length: 6 }, (_, i) => scim.createUser(`race.${i}`, { title: 'Before' })),
     );
     const writes = users.map((id) =>
       scim.patchUser(id, [{ op: 'replace', path: 'title', value: 'After' }]),
     );
-    const ruleChange = rawRequest(t.app, `/admin/v1/groups/${group.id}/rule`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ rule: 'title eq "After"' }),
-    });
+    const ruleChange = setRuleByAdmin(group.id, 'title eq "After"');
     // A crowd of creates (coalesced into batches, src/directory/users-batch.ts) beside it.
     const created = Promise.all(
       Array.from({ length: 8 }, (_, i) => scim.createUser(`race.new.${i}`, { title: 'After' })),
@@ -91,13 +102,7 @@ describe('Concurrent writers', () => {
 
   it('Should evaluate a batch of creates with the rules as changed after the batch compiled them', async () => {
     const group = await scim.createGroup('Batch rule', { rule: 'title eq "Old"' });
-    const admin = await t.token({ scopes: ['admin'] });
-    const { tenant } = await t.services.directory.tenants.ensure('default');
-    const ctx = {
-      tenantId: tenant.id,
-      actor: { type: 'system' as const, id: null },
-      requestId: null,
-    };
+    const ctx = await systemContext();
     const input = (userName: string, title: string) => ({
       userName,
       externalId: null,
@@ -112,11 +117,7 @@ describe('Concurrent writers', () => {
     // The first batch leaves the tenant's rule set compiled in the process; the rule change
     // goes through another door, so the next batch is sent with the old set first.
     const first = await batch('compiled', 'Old');
-    const res = await rawRequest(t.app, `/admin/v1/groups/${group.id}/rule`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ rule: 'title eq "New"' }),
-    });
+    const res = await setRuleByAdmin(group.id, 'title eq "New"');
     expect(res.status).toBe(200);
     const second = await batch('after.change', 'New');
     expect(second.map((o) => o.ok)).toEqual(second.map(() => true));
@@ -125,20 +126,14 @@ describe('Concurrent writers', () => {
     // Stored once: the batch sent with the stale set wrote nothing.
     const { rows } = await t.services.db.pool.query(
       `select count(*)::int as n from users where tenant_id = $1 and user_name like 'after.change.%'`,
-      [tenant.id],
+      [ctx.tenantId],
     );
     expect(rows[0]).toEqual({ n: 5 });
   });
 
   it('Should evaluate a batch of account changes with the rules as changed since they were compiled', async () => {
     const group = await scim.createGroup('Batch change rule', { rule: 'title eq "Before"' });
-    const admin = await t.token({ scopes: ['admin'] });
-    const { tenant } = await t.services.directory.tenants.ensure('default');
-    const ctx = {
-      tenantId: tenant.id,
-      actor: { type: 'system' as const, id: null },
-      requestId: null,
-    };
+    const ctx = await systemContext();
     const ids = await Promise.all(
       Array.from({ length: 5 }, (_, i) => scim.createUser(`batch.change.${i}`, { title: 'None' })),
     );
@@ -154,11 +149,7 @@ describe('Concurrent writers', () => {
     // goes through another door, so the next batch would find the old set in the cache.
     expect((await retitle('Before')).map((o) => o.ok)).toEqual(ids.map(() => true));
     expect((await ruleMembers(group.id)).filter((id) => ids.includes(id))).toEqual(sorted(ids));
-    const res = await rawRequest(t.app, `/admin/v1/groups/${group.id}/rule`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ rule: 'title eq "After"' }),
-    });
+    const res = await setRuleByAdmin(group.id, 'title eq "After"');
     expect(res.status).toBe(200);
     expect((await ruleMembers(group.id)).filter((id) => ids.includes(id))).toEqual([]);
     expect((await retitle('After')).map((o) => o.ok)).toEqual(ids.map(() => true));
