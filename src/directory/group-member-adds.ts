@@ -53,34 +53,31 @@ export function onlyAddsMembers(
   );
 }
 
-// Which of the asked-for users are accounts of the tenant; each asked-for (group, user) is
-// inserted for the first update of the batch that asks for it and is not refused, and the
-// answer says, per update and user, whether that user exists and whether it was inserted
-// for that update. Rows go in key order, so two batches cannot deadlock on the index.
+// Which asked-for users are not accounts of the tenant (`missing`, per update), and which
+// (group, user) pairs were inserted: every asked-for pair of an update with no missing user,
+// a pair asked for twice inserted once (ON CONFLICT skips the second row of the same
+// command). The caller gives each inserted pair to the first update that asked for it.
+// Only exceptions and insertions come back, not a row per asked-for pair. Rows go in key
+// order, so two batches cannot deadlock on the index.
 const ADD_MEMBERS = `
   with req as (
     select * from unnest($2::int[], $3::uuid[], $4::uuid[]) as r(item, group_id, user_id)
   ), found as (
     select u.id from users u
     where u.tenant_id = $1 and u.id = any($4::uuid[]) and u.status <> 'deleted'
-  ), known as (
-    select r.item, r.group_id, r.user_id, f.id is not null as found
-    from req r left join found f on f.id = r.user_id
-  ), wanted as (
-    select distinct on (k.group_id, k.user_id) k.item, k.group_id, k.user_id
-    from known k
-    where k.item not in (select item from known where not found)
-    order by k.group_id, k.user_id, k.item
+  ), missing as (
+    select r.item, r.user_id from req r where r.user_id not in (select id from found)
   ), ins as (
     insert into group_members (tenant_id, group_id, user_id, source)
-    select $1, group_id, user_id, 'manual' from wanted order by group_id, user_id
+    select $1, r.group_id, r.user_id, 'manual' from req r
+    where r.item not in (select item from missing)
+    order by r.group_id, r.user_id
     on conflict do nothing
     returning group_id, user_id
   )
-  select k.item, k.user_id, k.found, (w.item is not null and i.user_id is not null) as inserted
-  from known k
-  left join wanted w on w.item = k.item and w.group_id = k.group_id and w.user_id = k.user_id
-  left join ins i on i.group_id = k.group_id and i.user_id = k.user_id`;
+  select m.item, m.user_id, null::uuid as group_id from missing m
+  union all
+  select null, i.user_id, i.group_id from ins i`;
 
 interface Planned {
   index: number;
@@ -155,10 +152,9 @@ export async function addMembersTogether(
       rows.length === 0
         ? { rows: [] }
         : await tx.queryable.query<{
-            item: number;
+            item: number | null;
             user_id: string;
-            found: boolean;
-            inserted: boolean;
+            group_id: string | null;
           }>(ADD_MEMBERS, [
             tenantId,
             rows.map((r) => r[0]),
@@ -166,15 +162,23 @@ export async function addMembersTogether(
             rows.map((r) => r[2]),
           ]);
     const missing = new Map<number, string[]>();
-    const added = new Map<number, string[]>();
-    const collect = (into: Map<number, string[]>, item: number, userId: string) => {
-      const list = into.get(item);
-      if (list) list.push(userId);
-      else into.set(item, [userId]);
-    };
+    const inserted = new Set<string>();
     for (const r of answered) {
-      if (!r.found) collect(missing, r.item, r.user_id);
-      else if (r.inserted) collect(added, r.item, r.user_id);
+      if (r.item !== null) {
+        const list = missing.get(r.item);
+        if (list) list.push(r.user_id);
+        else missing.set(r.item, [r.user_id]);
+      } else inserted.add(`${r.group_id}\u0000${r.user_id}`);
+    }
+    // Each inserted pair is the addition of the first update that asked for it.
+    const added = new Map<number, string[]>();
+    for (const p of planned) {
+      if (missing.has(p.index)) continue;
+      const mine: string[] = [];
+      for (const u of p.users) {
+        if (inserted.delete(`${p.groupId}\u0000${u}`)) mine.push(u);
+      }
+      if (mine.length > 0) added.set(p.index, mine);
     }
 
     // In the order the updates came: each one that added someone is a new version.

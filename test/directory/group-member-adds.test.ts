@@ -1,0 +1,79 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SYSTEM_ACTOR } from '../../src/directory/actor.ts';
+import {
+  addMembersTogether,
+  type PendingGroupUpdate,
+} from '../../src/directory/group-member-adds.ts';
+import type { GroupRecord } from '../../src/directory/group-record.ts';
+import { createTestApp, type TestApp } from '../helpers/test-app.ts';
+
+// A batch of member additions, given in one call so that which updates share the batch
+// does not depend on timing: each pair a batch inserts belongs to the first update that
+// asked for it and was not refused, as if the updates had been sent one after the other.
+let t: TestApp;
+beforeAll(async () => {
+  t = await createTestApp();
+});
+afterAll(async () => {
+  await t.close();
+});
+
+const STRANGER = '0193e3a0-0000-7000-8000-0000000000aa';
+
+describe('A batch of member additions', () => {
+  it('Should give each added member to the first update asking for it that is not refused', async () => {
+    const { tenant } = await t.services.directory.tenants.ensure('member-adds-batch');
+    const ctx = { tenantId: tenant.id, actor: SYSTEM_ACTOR, requestId: null };
+    const made = await t.services.directory.users.createMany(
+      ctx,
+      Array.from({ length: 3 }, (_, i) => ({
+        userName: `adds.batch.${i}@example.org`,
+        externalId: null,
+        status: 'active' as const,
+        attrs: {},
+      })),
+    );
+    const [a, b, c] = made.map((m) => (m.ok ? m.id : ''));
+    const group = await t.services.directory.groups.create(
+      ctx,
+      { displayName: 'Batch ward', externalId: null, attrs: {} },
+      [c as string],
+    );
+    const adding = (ids: string[]): PendingGroupUpdate => ({
+      ctx,
+      id: group.id,
+      change: (current: GroupRecord) => ({
+        input: {
+          displayName: current.displayName,
+          externalId: current.externalId,
+          attrs: current.attrs,
+        },
+        members: { add: ids, remove: [] },
+      }),
+    });
+    const outcomes = await addMembersTogether(t.services.db.pool, [
+      adding([a as string, STRANGER]), // refused as a whole: a is not its addition
+      adding([a as string]), // a is added here
+      adding([b as string, c as string]), // b is added here; c was a member already
+      adding([b as string, a as string]), // both were added by the updates before it
+    ]);
+
+    expect(outcomes[0]).toMatchObject({ ok: false });
+    const versions = outcomes.slice(1).map((o) => ('ok' in o && o.ok ? o.value : undefined));
+    expect(versions.map((v) => v?.changed)).toEqual([true, true, false]);
+    expect(versions.map((v) => v?.group.version)).toEqual([2, 3, 3]);
+
+    const { rows: events } = await t.services.db.pool.query<{
+      after: { membersAdded: string[] };
+    }>(
+      `select after from audit_events where type = 'group.updated' and subject_id = $1 order by id`,
+      [group.id],
+    );
+    expect(events.map((e) => e.after.membersAdded)).toEqual([[a], [b]]);
+    const { rows: members } = await t.services.db.pool.query<{ user_id: string }>(
+      'select user_id from group_members where group_id = $1 order by user_id',
+      [group.id],
+    );
+    expect(members.map((m) => m.user_id)).toEqual([a, b, c].map(String).sort());
+  });
+});
