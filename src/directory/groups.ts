@@ -165,9 +165,14 @@ export class GroupDirectory {
     ctx: DirectoryContext,
     id: string,
     change: GroupChange,
-    opts: { ifMatch?: number | undefined } = {},
+    opts: { ifMatch?: number | undefined; onlyAddsMembers?: boolean } = {},
   ): Promise<GroupUpdateResult> {
     if (!isResourceId(id)) throw groupNotFound(id);
+    // The door knows from the request that it only adds members: no first read, the batch
+    // applies the change under the group's lock and sends it alone if it does more.
+    if (opts.ifMatch === undefined && opts.onlyAddsMembers) {
+      return this.memberAdds.submit({ ctx, id, change });
+    }
     // A rule change must take the tenant's rule lock before the group row (user writes
     // take it before group rows): guess from an unlocked read, retry locked if wrong.
     const peek = await this.get(ctx.tenantId, id);

@@ -6,6 +6,7 @@ import { groupInputFromSCIM, memberIds } from './group-input.ts';
 import { groupBodyWithMembers, MEMBERS_PER_CHUNK } from './group-members-json.ts';
 import { listRoute, projectionFrom, searchRoute } from './list-resources.ts';
 import { applyPatch } from './patch/apply-patch.ts';
+import { onlyAddsMembersRequest } from './patch/member-changes.ts';
 import { readJSONBody } from './read-body.ts';
 import { etag, groupToSCIM } from './representation.ts';
 import { normaliseResource } from './resource-input.ts';
@@ -92,7 +93,7 @@ export function groupsRoutes(services: Services) {
           members: patched.memberChanges,
         };
       },
-      { ifMatch: ifMatchVersion(c) },
+      { ifMatch: ifMatchVersion(c), onlyAddsMembers: onlyAddsMembersRequest(body) },
     );
     // RFC 7644 §3.5.2 lets a PATCH answer 204; Okta and Entra expect it for groups, and a
     // group of 50,000 members must not be rendered back for every batch of 100 added.

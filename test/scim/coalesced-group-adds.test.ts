@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { onlyAddsMembersRequest } from '../../src/scim/patch/member-changes.ts';
 import { createTestApp, type TestApp } from '../helpers/test-app.ts';
 import { PATCH, rulesClient } from '../rules/data/rules-client.ts';
 
@@ -218,5 +219,50 @@ describe('Concurrent member additions', () => {
     );
     expect(rows[0]?.n).toBe(0);
     for (const u of users) expect(await scim.groupNames(u)).toEqual(['All Users']);
+  });
+
+  it('Should answer 404 to additions to a group that does not exist, alone and in a crowd', async () => {
+    const user = await scim.createUser('nowhere.0');
+    const group = await scim.createGroup('Somewhere');
+    const nowhere = '0193e3a0-0000-7000-8000-0000000000bb';
+    const alone = await patchGroup(nowhere, add([user]));
+    expect(alone.status).toBe(404);
+    const crowd = await Promise.all([
+      patchGroup(group.id, add([user])),
+      patchGroup(nowhere, add([user])),
+      patchGroup(nowhere, add([user])),
+    ]);
+    expect(crowd.map((r) => r.status)).toEqual([204, 404, 404]);
+    expect(await scim.memberIds(group.id)).toEqual([user]);
+  });
+
+  it('Should tell PATCHes that only add members from the others by their operations', () => {
+    const patch = (Operations: unknown[]) => ({ schemas: [PATCH], Operations });
+    const members = [{ value: '0193e3a0-0000-7000-8000-0000000000cc' }];
+    expect(onlyAddsMembersRequest(patch([{ op: 'Add', path: 'Members', value: members }]))).toBe(
+      true,
+    );
+    expect(
+      onlyAddsMembersRequest(
+        patch([
+          { op: 'add', path: 'members', value: members },
+          { op: 'add', path: 'members', value: members },
+        ]),
+      ),
+    ).toBe(true);
+    for (const operations of [
+      [{ op: 'remove', path: 'members' }],
+      [{ op: 'replace', path: 'members', value: members }],
+      [{ op: 'add', value: { members } }],
+      [{ op: 'add', path: 'members[value eq "x"]', value: members }],
+      [
+        { op: 'add', path: 'members', value: members },
+        { op: 'replace', path: 'displayName', value: 'Renamed' },
+      ],
+    ]) {
+      expect(onlyAddsMembersRequest(patch(operations))).toBe(false);
+    }
+    expect(onlyAddsMembersRequest({ Operations: [{ op: 'add', path: 'members' }] })).toBe(false);
+    expect(onlyAddsMembersRequest('not a body')).toBe(false);
   });
 });

@@ -2,7 +2,7 @@ import { normaliseValues } from '../attribute-value.ts';
 import type { AttrNode } from '../schema-index.ts';
 import { invalidFilter, invalidPath } from '../scim-error.ts';
 import type { PatchPath } from './patch-path.ts';
-import type { PatchOpName } from './patch-request.ts';
+import { type PatchOperation, type PatchOpName, parsePatchRequest } from './patch-request.ts';
 import type { ValueFilter } from './value-filter.ts';
 
 /** Member ids to add, and ids to remove or 'all'; the database applies removals first. */
@@ -97,4 +97,19 @@ function filterIds(filter: ValueFilter): string[] {
   throw invalidFilter(
     'a filter on members can only compare value with eq, joined by or: members[value eq "id"]',
   );
+}
+
+/**
+ * Whether a PatchOp request only adds members (every operation an `add` to path `members`,
+ * as Okta and Entra push groups), so the directory may send it without reading the group
+ * first. A request that does not parse is not: it fails where it is applied.
+ */
+export function onlyAddsMembersRequest(body: unknown): boolean {
+  let operations: PatchOperation[];
+  try {
+    operations = parsePatchRequest(body);
+  } catch {
+    return false;
+  }
+  return operations.every((o) => o.op === 'add' && o.path?.toLowerCase() === 'members');
 }
