@@ -89,12 +89,15 @@ interface Planned {
 /**
  * Adds the members of many updates of one tenant and actor in one transaction, as if each
  * were sent alone, one after the other (IdPs push groups in batches of 100 members, many
- * at once, often to one group): the groups' rows are locked in id order, every update's
- * change is applied to its group as the updates before it left it, all additions are one
- * set-based insert, and each update that added someone gets its own version, change event
- * and audit event. An update whose change turns out to do more than add members (its
- * group changed since it was classified) is answered `alone`: the caller sends it by
- * itself.
+ * at once, often to one group). The groups' rows are key-share locked in id order: two
+ * batches of additions may insert into one group at once, while a change that does more
+ * (it locks the row for update) or a delete waits for them and they for it. Every
+ * update's change is applied to its group, all additions are one set-based insert, and
+ * each update that added someone gets its own version, change event and audit event: the
+ * versions are counted at the end from the group's row, locked for that in id order, so
+ * batches that add to one group number their versions in the order they commit. An
+ * update whose change turns out to do more than add members (its group changed since it
+ * was classified) is answered `alone`: the caller sends it by itself.
  */
 export async function addMembersTogether(
   pool: pg.Pool,
@@ -106,8 +109,8 @@ export async function addMembersTogether(
   const groupIds = [...new Set(items.map((i) => i.id))].sort();
   const { tx, results } = await BatchedTransaction.begin(pool, [
     {
-      name: 'groups_for_write',
-      text: 'select * from groups where tenant_id = $1 and id = any($2::uuid[]) order by id for update',
+      name: 'groups_for_member_adds',
+      text: 'select * from groups where tenant_id = $1 and id = any($2::uuid[]) order by id for key share',
       values: [tenantId, groupIds],
     },
   ]);
@@ -181,26 +184,23 @@ export async function addMembersTogether(
       if (mine.length > 0) added.set(p.index, mine);
     }
 
-    // In the order the updates came: each one that added someone is a new version.
+    // In the order the updates came: each one that added someone is a new version, counted
+    // from the group's version when this batch commits (another batch may add to it too).
     const now = new Date();
-    const versions = new Map<string, number>();
     const statements: Statement[] = [];
-    const bumped: { groupId: string; version: number }[] = [];
-    const answers: { index: number; groupId: string; version: number; changed: boolean }[] = [];
+    const adders = new Map<string, number>();
+    const answers: { index: number; groupId: string; rank: number; changed: boolean }[] = [];
     for (const p of planned) {
-      const group = current.get(p.groupId) as GroupRecord;
       const gone = missing.get(p.index);
       if (gone) {
         outcomes[p.index] = fail(noSuchUsers(gone));
         continue;
       }
-      const before = versions.get(p.groupId) ?? group.version;
       const mine = added.get(p.index) ?? [];
-      const version = mine.length > 0 ? before + 1 : before;
-      versions.set(p.groupId, version);
-      answers.push({ index: p.index, groupId: p.groupId, version, changed: mine.length > 0 });
+      const rank = (adders.get(p.groupId) ?? 0) + (mine.length > 0 ? 1 : 0);
+      adders.set(p.groupId, rank);
+      answers.push({ index: p.index, groupId: p.groupId, rank, changed: mine.length > 0 });
       if (mine.length === 0) continue;
-      bumped.push({ groupId: p.groupId, version });
       statements.push(
         auditStatement(p.item.ctx, {
           subjectType: 'group',
@@ -210,34 +210,50 @@ export async function addMembersTogether(
         }),
       );
     }
-    const touched = [...versions].filter(([id, v]) => v !== current.get(id)?.version);
-    if (touched.length > 0) {
+    const bumps = [...adders].filter(([, n]) => n > 0).sort(([a], [b]) => (a < b ? -1 : 1));
+    const versionsAt = statements.length + 1;
+    if (bumps.length > 0) {
+      const ids = bumps.map(([id]) => id);
       statements.push(
+        // In id order, so two batches bumping the same groups cannot deadlock.
         {
-          name: 'groups_set_versions',
-          text: `update groups g set version = v.version, updated_at = $4
-                 from unnest($2::uuid[], $3::int[]) as v(id, version)
-                 where g.tenant_id = $1 and g.id = v.id`,
-          values: [tenantId, touched.map((t) => t[0]), touched.map((t) => t[1]), now],
+          name: 'groups_lock_for_versions',
+          text: 'select id from groups where tenant_id = $1 and id = any($2::uuid[]) order by id for no key update',
+          values: [tenantId, ids],
         },
         {
-          name: 'group_change_events_many',
-          text: `insert into change_events (tenant_id, resource_type, resource_id, operation, version)
-                 select $1, 'Group', id, 'updated', version from unnest($2::uuid[], $3::int[]) as v(id, version)`,
-          values: [tenantId, bumped.map((b) => b.groupId), bumped.map((b) => b.version)],
+          name: 'groups_bump_versions',
+          text: `with bumped as (
+                   update groups g set version = g.version + v.n, updated_at = $4
+                   from unnest($2::uuid[], $3::int[]) as v(id, n)
+                   where g.tenant_id = $1 and g.id = v.id
+                   returning g.id, g.version, v.n
+                 ), events as (
+                   insert into change_events (tenant_id, resource_type, resource_id, operation, version)
+                   select $1, 'Group', b.id, 'updated', b.version - b.n + s.i
+                   from bumped b cross join lateral generate_series(1, b.n) as s(i)
+                 )
+                 select id, version from bumped`,
+          values: [tenantId, ids, bumps.map(([, n]) => n), now],
         },
       );
     }
     ended = true; // commit() ends the transaction whether or not it fails
-    await tx.commit(statements);
+    const committed = await tx.commit(statements);
+    // Each group's version before this batch's additions, as they were committed.
+    const base = new Map<string, number>();
+    for (const row of (committed[versionsAt]?.rows ?? []) as { id: string; version: number }[]) {
+      base.set(row.id, row.version - (adders.get(row.id) ?? 0));
+    }
     for (const a of answers) {
       const group = current.get(a.groupId) as GroupRecord;
+      const before = base.get(a.groupId);
       // An update that added nobody after others added someone sees the group they left.
-      const updatedAt = a.version !== group.version ? now : group.updatedAt;
-      outcomes[a.index] = {
-        ok: true,
-        value: { group: { ...group, version: a.version, updatedAt }, changed: a.changed },
-      };
+      const value =
+        before === undefined
+          ? { ...group }
+          : { ...group, version: before + a.rank, updatedAt: a.rank > 0 ? now : group.updatedAt };
+      outcomes[a.index] = { ok: true, value: { group: value, changed: a.changed } };
     }
     return outcomes;
   } finally {

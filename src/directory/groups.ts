@@ -43,33 +43,34 @@ export interface UserGroup {
 class RuleLockNeeded extends Error {}
 
 /**
- * How many batches of member additions of one tenant and actor may be on their way at once,
- * each for its own share of the groups. A batch spends most of its time in its insert, on
- * one database connection: with two on their way, an IdP pushing many groups at once keeps
- * two of PostgreSQL's processes busy (32 clients each pushing its own group: 432–445 req/s
- * with one, 516–554 with two, 480–582 with four). Batches of different groups never wait
- * for each other's locks.
+ * How many batches of member additions of one tenant and actor may be on their way at
+ * once. A batch spends most of its time in its insert, on one database connection: with
+ * two on their way, an IdP pushing groups keeps two of PostgreSQL's processes busy,
+ * whether it pushes many groups or one (batches of one group insert side by side under
+ * key-share locks: group-member-adds.ts). Additions take the lanes in turn, so the two
+ * batches carry about as many each; lanes by group would leave one idle for one group.
  */
 const MEMBER_ADD_LANES = 2;
-
-/** The share of the groups a group belongs to for its member additions. */
-function memberAddLane(groupId: string): number {
-  return Number.parseInt(groupId.slice(-2), 16) % MEMBER_ADD_LANES;
-}
 
 /** The one write path for groups, their manual memberships and their rules. */
 export class GroupDirectory {
   private readonly memberAdds: WriteCoalescer<PendingGroupUpdate, GroupUpdateResult>;
+  private memberAddTurn = 0;
 
   constructor(
     private readonly pool: pg.Pool,
     readonly rules: GroupRules = new GroupRules(pool, undefined),
   ) {
     this.memberAdds = new WriteCoalescer({
-      lane: ({ ctx, id }) => `${actorLane(ctx)}\u0000${memberAddLane(id)}`,
+      lane: ({ ctx }) => `${actorLane(ctx)}\u0000${this.nextMemberAddLane()}`,
       one: ({ ctx, id, change }) => this.updateAlone(ctx, id, change, {}, false),
       many: (items) => this.addMembersOfMany(items),
     });
+  }
+
+  private nextMemberAddLane(): number {
+    this.memberAddTurn = (this.memberAddTurn + 1) % MEMBER_ADD_LANES;
+    return this.memberAddTurn;
   }
 
   async get(tenantId: string, id: string, db: Queryable = this.pool): Promise<GroupRecord> {

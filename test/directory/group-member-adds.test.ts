@@ -76,4 +76,73 @@ describe('A batch of member additions', () => {
     );
     expect(members.map((m) => m.user_id)).toEqual([a, b, c].map(String).sort());
   });
+
+  it('Should let two batches add to the same groups at once and number their versions in turn', async () => {
+    const { tenant } = await t.services.directory.tenants.ensure('member-adds-side-by-side');
+    const ctx = { tenantId: tenant.id, actor: SYSTEM_ACTOR, requestId: null };
+    const made = await t.services.directory.users.createMany(
+      ctx,
+      Array.from({ length: 40 }, (_, i) => ({
+        userName: `adds.side.${i}@example.org`,
+        externalId: null,
+        status: 'active' as const,
+        attrs: {},
+      })),
+    );
+    const users = made.map((m) => (m.ok ? m.id : ''));
+    const group = (name: string) =>
+      t.services.directory.groups.create(
+        ctx,
+        { displayName: name, externalId: null, attrs: {} },
+        [],
+      );
+    const [north, south] = await Promise.all([group('Side north'), group('Side south')]);
+    const adding = (id: string, ids: string[]): PendingGroupUpdate => ({
+      ctx,
+      id,
+      change: (current: GroupRecord) => ({
+        input: {
+          displayName: current.displayName,
+          externalId: current.externalId,
+          attrs: current.attrs,
+        },
+        members: { add: ids, remove: [] },
+      }),
+    });
+    const slice = (from: number) => users.slice(from, from + 5);
+    // The two batches name the groups in opposite orders: their version locks must not
+    // deadlock, and neither batch's members or versions may be lost to the other.
+    const [first, second] = await Promise.all([
+      addMembersTogether(t.services.db.pool, [
+        adding(north.id, slice(0)),
+        adding(south.id, slice(5)),
+        adding(north.id, slice(10)),
+      ]),
+      addMembersTogether(t.services.db.pool, [
+        adding(south.id, slice(15)),
+        adding(north.id, slice(20)),
+        adding(south.id, slice(25)),
+      ]),
+    ]);
+    const answered = [...first, ...second].map((o) => ('ok' in o && o.ok ? o.value : undefined));
+    expect(answered.every((a) => a?.changed)).toBe(true);
+    for (const g of [north, south]) {
+      const versions = answered
+        .filter((a) => a?.group.id === g.id)
+        .map((a) => a?.group.version)
+        .sort();
+      expect(versions).toEqual([2, 3, 4]);
+      const { rows } = await t.services.db.pool.query<{ version: number }>(
+        `select version from change_events where resource_id = $1 and operation = 'updated' order by version`,
+        [g.id],
+      );
+      expect(rows.map((r) => r.version)).toEqual([2, 3, 4]);
+      expect((await t.services.directory.groups.get(tenant.id, g.id)).version).toBe(4);
+    }
+    const { rows: members } = await t.services.db.pool.query<{ n: number }>(
+      'select count(*)::int as n from group_members where group_id = any($1::uuid[])',
+      [[north.id, south.id]],
+    );
+    expect(members[0]?.n).toBe(30);
+  });
 });
