@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SYSTEM_ACTOR } from '../../src/directory/actor.ts';
+import { type DirectoryContext, SYSTEM_ACTOR } from '../../src/directory/actor.ts';
 import {
   addMembersTogether,
   type PendingGroupUpdate,
@@ -20,42 +20,53 @@ afterAll(async () => {
 
 const STRANGER = '0193e3a0-0000-7000-8000-0000000000aa';
 
+/** A tenant of its own with `count` active accounts, and the context to write in it. */
+async function tenantWithUsers(name: string, count: number) {
+  const { tenant } = await t.services.directory.tenants.ensure(name);
+  const ctx = { tenantId: tenant.id, actor: SYSTEM_ACTOR, requestId: null };
+  const made = await t.services.directory.users.createMany(
+    ctx,
+    Array.from({ length: count }, (_, i) => ({
+      userName: `${name}.${i}@example.org`,
+      externalId: null,
+      status: 'active' as const,
+      attrs: {},
+    })),
+  );
+  return { tenant, ctx, users: made.map((m) => (m.ok ? m.id : '')) };
+}
+
+/** An update of group `id` that only adds `ids`, as the SCIM door gives one. */
+function adding(ctx: DirectoryContext, id: string, ids: string[]): PendingGroupUpdate {
+  return {
+    ctx,
+    id,
+    change: (current: GroupRecord) => ({
+      input: {
+        displayName: current.displayName,
+        externalId: current.externalId,
+        attrs: current.attrs,
+      },
+      members: { add: ids, remove: [] },
+    }),
+  };
+}
+
 describe('A batch of member additions', () => {
   it('Should give each added member to the first update asking for it that is not refused', async () => {
-    const { tenant } = await t.services.directory.tenants.ensure('member-adds-batch');
-    const ctx = { tenantId: tenant.id, actor: SYSTEM_ACTOR, requestId: null };
-    const made = await t.services.directory.users.createMany(
-      ctx,
-      Array.from({ length: 3 }, (_, i) => ({
-        userName: `adds.batch.${i}@example.org`,
-        externalId: null,
-        status: 'active' as const,
-        attrs: {},
-      })),
-    );
-    const [a, b, c] = made.map((m) => (m.ok ? m.id : ''));
+    const { ctx, users } = await tenantWithUsers('member-adds-batch', 3);
+    const [a, b, c] = users;
     const group = await t.services.directory.groups.create(
       ctx,
       { displayName: 'Batch ward', externalId: null, attrs: {} },
       [c as string],
     );
-    const adding = (ids: string[]): PendingGroupUpdate => ({
-      ctx,
-      id: group.id,
-      change: (current: GroupRecord) => ({
-        input: {
-          displayName: current.displayName,
-          externalId: current.externalId,
-          attrs: current.attrs,
-        },
-        members: { add: ids, remove: [] },
-      }),
-    });
+    const add = (ids: string[]) => adding(ctx, group.id, ids);
     const outcomes = await addMembersTogether(t.services.db.pool, [
-      adding([a as string, STRANGER]), // refused as a whole: a is not its addition
-      adding([a as string]), // a is added here
-      adding([b as string, c as string]), // b is added here; c was a member already
-      adding([b as string, a as string]), // both were added by the updates before it
+      add([a as string, STRANGER]), // refused as a whole: a is not its addition
+      add([a as string]), // a is added here
+      add([b as string, c as string]), // b is added here; c was a member already
+      add([b as string, a as string]), // both were added by the updates before it
     ]);
 
     expect(outcomes[0]).toMatchObject({ ok: false });
@@ -78,18 +89,7 @@ describe('A batch of member additions', () => {
   });
 
   it('Should let two batches add to the same groups at once and number their versions in turn', async () => {
-    const { tenant } = await t.services.directory.tenants.ensure('member-adds-side-by-side');
-    const ctx = { tenantId: tenant.id, actor: SYSTEM_ACTOR, requestId: null };
-    const made = await t.services.directory.users.createMany(
-      ctx,
-      Array.from({ length: 40 }, (_, i) => ({
-        userName: `adds.side.${i}@example.org`,
-        externalId: null,
-        status: 'active' as const,
-        attrs: {},
-      })),
-    );
-    const users = made.map((m) => (m.ok ? m.id : ''));
+    const { tenant, ctx, users } = await tenantWithUsers('member-adds-side-by-side', 40);
     const group = (name: string) =>
       t.services.directory.groups.create(
         ctx,
@@ -97,31 +97,19 @@ describe('A batch of member additions', () => {
         [],
       );
     const [north, south] = await Promise.all([group('Side north'), group('Side south')]);
-    const adding = (id: string, ids: string[]): PendingGroupUpdate => ({
-      ctx,
-      id,
-      change: (current: GroupRecord) => ({
-        input: {
-          displayName: current.displayName,
-          externalId: current.externalId,
-          attrs: current.attrs,
-        },
-        members: { add: ids, remove: [] },
-      }),
-    });
     const slice = (from: number) => users.slice(from, from + 5);
     // The two batches name the groups in opposite orders: their version locks must not
     // deadlock, and neither batch's members or versions may be lost to the other.
     const [first, second] = await Promise.all([
       addMembersTogether(t.services.db.pool, [
-        adding(north.id, slice(0)),
-        adding(south.id, slice(5)),
-        adding(north.id, slice(10)),
+        adding(ctx, north.id, slice(0)),
+        adding(ctx, south.id, slice(5)),
+        adding(ctx, north.id, slice(10)),
       ]),
       addMembersTogether(t.services.db.pool, [
-        adding(south.id, slice(15)),
-        adding(north.id, slice(20)),
-        adding(south.id, slice(25)),
+        adding(ctx, south.id, slice(15)),
+        adding(ctx, north.id, slice(20)),
+        adding(ctx, south.id, slice(25)),
       ]),
     ]);
     const answered = [...first, ...second].map((o) => ('ok' in o && o.ok ? o.value : undefined));
