@@ -6,7 +6,13 @@ import {
   prepareUserWrite,
   type ReferenceLookup,
 } from '../care/user-care.ts';
-import { BatchedTransaction, type Statement, transactionInOneTrip } from '../db/sql.ts';
+import {
+  BatchedTransaction,
+  INDEXES_ONLY,
+  SEQSCAN_DEFAULT,
+  type Statement,
+  transactionInOneTrip,
+} from '../db/sql.ts';
 import type { DirectoryContext } from './actor.ts';
 import { DirectoryError } from './directory-error.ts';
 import { hashPassword } from './passwords.ts';
@@ -213,7 +219,7 @@ async function createUsersOnce(
     ruleLock(ctx.tenantId, 'shared'),
     insert,
     ...members,
-    ...(answers ? [answerGroups(prepared.map((p) => p.id))] : []),
+    ...(answers ? answerGroups(prepared.map((p) => p.id)) : []),
   ]);
   const written = results[1]?.rows[0] as
     | { fresh: boolean; known: boolean; ids: string[] }
@@ -229,7 +235,7 @@ async function createUsersOnce(
     throw new StaleBatch();
   }
   const stored = new Set(written.ids);
-  const groupsOf = groupsByUser(answers ? results[2 + members.length] : undefined);
+  const groupsOf = groupsByUser(answers ? results.at(-1) : undefined);
   const created = new Map<string, UserRecord | undefined>(
     prepared
       .filter((p) => stored.has(p.id))
@@ -359,7 +365,9 @@ export async function updateUsers(
   // before it, and none can commit before this transaction does.
   const { tx: batch, results } = await BatchedTransaction.begin(pool, [
     ruleLock(ctx.tenantId, 'shared'),
-    { text: LOCK_MANY, values: [ctx.tenantId, ids] },
+    INDEXES_ONLY,
+    { name: 'users_lock_many', text: LOCK_MANY, values: [ctx.tenantId, ids] },
+    SEQSCAN_DEFAULT,
     {
       name: 'tenant_rule_generation',
       text: 'select rule_generation from tenants where id = $1',
@@ -369,9 +377,9 @@ export async function updateUsers(
   const tx = batch.queryable;
   let ended = false;
   try {
-    const rows = (results[1]?.rows ?? []) as UserRow[];
+    const rows = (results[2]?.rows ?? []) as UserRow[];
     const generation = Number(
-      (results[2]?.rows[0] as { rule_generation: string } | undefined)?.rule_generation,
+      (results[4]?.rows[0] as { rule_generation: string } | undefined)?.rule_generation,
     );
     const current = new Map(rows.map((r) => [r.id, userFromRow(r)]));
     const writes: {
@@ -443,6 +451,7 @@ export async function updateUsers(
     }
     const at = new Date();
     const update: Statement = {
+      name: 'users_update_many',
       text: UPDATE_MANY,
       values: [
         ctx.tenantId,
@@ -474,17 +483,25 @@ export async function updateUsers(
     const set = await memberships.ruleSet(tx, ctx.tenantId, generation);
     const written = batchMembershipStatements(set, ctx, members);
     ended = true; // commit() ends the transaction whether or not it fails
+    // The update is prepared once per connection: it goes after the memberships'
+    // INDEXES_ONLY, so its plan reaches the rows by key at any size too.
+    const [indexesOnly, ...membershipsAndReset] = written;
     const stored = await batch.commit([
+      indexesOnly ?? INDEXES_ONLY,
       update,
-      ...written,
+      ...membershipsAndReset,
       ...after,
-      ...(opts.answers ? [answerGroups(writes.map((w) => w.before.id))] : []),
+      ...(opts.answers ? answerGroups(writes.map((w) => w.before.id)) : []),
     ]);
     if (opts.answers) {
-      const updated = (stored[0]?.rows ?? []) as { id: string; version: number }[];
+      const updated = (stored[1]?.rows ?? []) as { id: string; version: number }[];
       const version = new Map(updated.map((r) => [r.id, r.version]));
       const groupsOf = groupsByUser(stored.at(-1));
       for (const w of writes) {
+        // Every row was locked, so the update stored each one: no version is a bug here.
+        const storedVersion = version.get(w.before.id);
+        if (storedVersion === undefined)
+          throw new Error(`the batch update answered no version for ${w.before.id}`);
         outcomes[w.ord] = {
           ok: true,
           changed: true,
@@ -495,7 +512,7 @@ export async function updateUsers(
             status: w.input.status,
             attrs: w.input.attrs,
             passwordHash: w.passwordHash ?? w.before.passwordHash,
-            version: version.get(w.before.id) ?? w.before.version + 1,
+            version: storedVersion,
             updatedAt: at,
             groups: groupsOf.get(w.before.id) ?? [],
           },
@@ -516,13 +533,15 @@ export function preconditionFailed(user: UserRecord): DirectoryError {
   );
 }
 
-/** The groups of each of `ids` as a write answers them, in one statement. */
-function answerGroups(ids: string[]): Statement {
-  return {
-    // Unnamed: planned for the tables as they are, not as they were when first prepared.
-    text: `select u.id, ${userGroupsJSON('u.id')} as groups from unnest($1::uuid[]) as u(id)`,
-    values: [ids],
-  };
+const ANSWER_GROUPS = `select u.id, ${userGroupsJSON('u.id')} as groups from unnest($1::uuid[]) as u(id)`;
+
+/**
+ * The groups of each of `ids` as a write answers them, in one statement (the last of the
+ * two returned): prepared once per connection, and so planned without sequential scans,
+ * as the memberships are reached by key at any size.
+ */
+function answerGroups(ids: string[]): Statement[] {
+  return [INDEXES_ONLY, { name: 'users_answer_groups', text: ANSWER_GROUPS, values: [ids] }];
 }
 
 function groupsByUser(result: pg.QueryResult | undefined) {
