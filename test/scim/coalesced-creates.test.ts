@@ -53,13 +53,31 @@ describe('Concurrent creates', () => {
       expect(read).toEqual(body);
     }
     const ids = bodies.map((b) => b.id);
-    const { rows } = await t.services.db.pool.query<{ subject_id: string; request_id: string }>(
-      `select subject_id, request_id from audit_events where type = 'user.created' and subject_id = any($1::uuid[])`,
+    const { rows } = await t.services.db.pool.query<{
+      subject_id: string;
+      request_id: string;
+      after: Record<string, unknown>;
+    }>(
+      `select subject_id, request_id, after from audit_events where type = 'user.created' and subject_id = any($1::uuid[])`,
       [ids],
     );
     expect(rows).toHaveLength(40);
-    const requestOf = new Map(rows.map((r) => [r.subject_id, r.request_id]));
-    for (const [i, id] of ids.entries()) expect(requestOf.get(id)).toBe(`req-wave-${i}`);
+    const eventOf = new Map(rows.map((r) => [r.subject_id, r]));
+    for (const [i, id] of ids.entries()) {
+      expect(eventOf.get(id)?.request_id).toBe(`req-wave-${i}`);
+      // The event records the account as created, with the rule groups it joined.
+      expect(eventOf.get(id)?.after).toMatchObject({
+        userName: `wave.${i}`,
+        externalId: null,
+        status: 'active',
+        attrs: {
+          title: i % 2 === 0 ? 'Nurse' : 'Carer',
+          emails: [{ value: `wave.${i}@care.example`, primary: true }],
+        },
+      });
+      const joined = (eventOf.get(id)?.after['membershipsAdded'] ?? []) as { group: string }[];
+      expect(joined.some((m) => m.group === nurses.id)).toBe(i % 2 === 0);
+    }
     const members = await scim.group(nurses.id);
     expect(members.members).toHaveLength(20);
   });
