@@ -57,7 +57,7 @@ interface Known {
   multiple: boolean;
 }
 
-/** Keys one tenant's cache holds at most; past it, it starts again empty. */
+/** Keys one tenant's cache holds before it starts again empty (sites and staff members). */
 const MAX_KEYS = 100_000;
 
 /**
@@ -75,6 +75,9 @@ const MAX_KEYS = 100_000;
 export class ReferenceCache {
   private readonly tenants = new Map<string, Known>();
 
+  /** `maxKeys`: how many sites and staff members one tenant's answers are remembered for. */
+  constructor(private readonly opts: { maxKeys?: number } = {}) {}
+
   /** Forgets what the tenant's lookups found (its transaction saw other facts). */
   forget(tenantId: string): void {
     this.tenants.delete(tenantId);
@@ -85,7 +88,7 @@ export class ReferenceCache {
    * (a batch prepared again because its facts were wrong) every answer is looked up.
    */
   forBatch(opts: { presume?: boolean } = {}): BatchReferences {
-    return new BatchReferences(this.tenants, opts.presume ?? true);
+    return new BatchReferences(this.tenants, opts.presume ?? true, this.opts.maxKeys ?? MAX_KEYS);
   }
 }
 
@@ -99,6 +102,7 @@ export class BatchReferences {
   constructor(
     private readonly tenants: Map<string, Known>,
     private readonly presume: boolean,
+    private readonly maxKeys: number,
   ) {}
 
   /**
@@ -167,7 +171,8 @@ export class BatchReferences {
   private remember(tenantId: string, found: FoundReferences): void {
     let known = this.tenants.get(tenantId);
     const size = known ? known.sites.size + known.staff.size : 0;
-    if (!known || size > MAX_KEYS) {
+    // A bound on memory, not an eviction policy: a tenant with that many is rare.
+    if (!known || size >= this.maxKeys) {
       known = { sites: new Map(), staff: new Map(), multiple: found.multiple };
       this.tenants.set(tenantId, known);
     }

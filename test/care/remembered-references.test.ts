@@ -108,6 +108,30 @@ describe('Remembered references of concurrent creates', () => {
     expect(connects.n).toBe(3);
   });
 
+  it('Should start again empty once a tenant has more sites and staff members than it remembers', async () => {
+    const [a, b, c] = await Promise.all(['Bound A', 'Bound B', 'Bound C'].map(staffMember));
+    const cache = new ReferenceCache({ maxKeys: 2 });
+    const look = async (id: string | undefined) => {
+      const write = cache.forBatch().forWrite();
+      const found = await write.lookup(t.services.db.pool, tenantId, {
+        siteCodes: [],
+        staff: [id as string],
+        recipients: [],
+      });
+      expect(found.staff).toEqual([expect.objectContaining({ id })]);
+      return write.remembered();
+    };
+    expect(await look(a?.id)).toBe(false);
+    expect(await look(b?.id)).toBe(false);
+    // Two are remembered: both answered without the database.
+    expect(await look(a?.id)).toBe(true);
+    expect(await look(b?.id)).toBe(true);
+    // A third does not fit: the cache starts again with it alone.
+    expect(await look(c?.id)).toBe(false);
+    expect(await look(c?.id)).toBe(true);
+    expect(await look(a?.id)).toBe(false);
+  });
+
   it('Should refuse only the create linking a care recipient that never existed, among creates presumed right', async () => {
     await site('mem-presume');
     const real = await plainUser('recipient.real');
