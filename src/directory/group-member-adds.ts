@@ -1,7 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import type pg from 'pg';
-import { auditStatement } from '../audit/audit-log.ts';
-import { BatchedTransaction, type Statement } from '../db/sql.ts';
+import { BatchedTransaction, INDEXES_ONLY, type Statement } from '../db/sql.ts';
 import type { DirectoryContext } from './actor.ts';
 import {
   type GroupInput,
@@ -53,18 +52,25 @@ export function onlyAddsMembers(
   );
 }
 
-// Which asked-for users are not accounts of the tenant (`missing`, per update), and which
-// (group, user) pairs were inserted: every asked-for pair of an update with no missing user,
-// a pair asked for twice inserted once (ON CONFLICT skips the second row of the same
-// command). The caller gives each inserted pair to the first update that asked for it.
-// Only exceptions and insertions come back, not a row per asked-for pair. Rows go in key
-// order, so two batches cannot deadlock on the index.
+// Which asked-for users are not accounts of the tenant (`missing`, per update), which
+// updates added someone, and their audit events: every asked-for pair of an update with no
+// missing user is inserted, a pair asked for twice once (ON CONFLICT skips the second row
+// of the same command), and each inserted pair is the addition of the first update that
+// asked for it. The updates ($2 groups, $3 request ids) are numbered from 1 in the order
+// they came; each asked-for user ($5) names its update ($4). Written here rather than sent:
+// a batch's member lists went to the database twice (the pairs, then each audit event's
+// `membersAdded`), and the pairs came back. Rows go in key order, so two batches cannot
+// deadlock on the index.
 const ADD_MEMBERS = `
-  with req as (
-    select * from unnest($2::int[], $3::uuid[], $4::uuid[]) as r(item, group_id, user_id)
+  with upd as (
+    select * from unnest($2::uuid[], $3::text[]) with ordinality as u(group_id, request_id, item)
+  ), req as (
+    select r.ord, r.item, u.group_id, r.user_id
+    from unnest($4::int[], $5::uuid[]) with ordinality as r(item, user_id, ord)
+    join upd u on u.item = r.item
   ), found as (
     select u.id from users u
-    where u.tenant_id = $1 and u.id = any($4::uuid[]) and u.status <> 'deleted'
+    where u.tenant_id = $1 and u.id = any($5::uuid[]) and u.status <> 'deleted'
   ), missing as (
     select r.item, r.user_id from req r where r.user_id not in (select id from found)
   ), ins as (
@@ -74,10 +80,25 @@ const ADD_MEMBERS = `
     order by r.group_id, r.user_id
     on conflict do nothing
     returning group_id, user_id
+  ), owned as (
+    select distinct on (i.group_id, i.user_id) r.item, r.ord, i.user_id
+    from ins i join req r on r.group_id = i.group_id and r.user_id = i.user_id
+    where r.item not in (select item from missing)
+    order by i.group_id, i.user_id, r.item
+  ), audits as (
+    insert into audit_events
+      (tenant_id, actor_type, actor_id, subject_type, subject_id, type, before, after, request_id)
+    select $1, $6, $7, 'group', u.group_id, 'group.updated', null,
+           jsonb_build_object('membersAdded', jsonb_agg(o.user_id order by o.ord),
+                              'membersRemoved', '[]'::jsonb),
+           u.request_id
+    from owned o join upd u on u.item = o.item
+    group by u.item, u.group_id, u.request_id
+    order by u.item
   )
-  select m.item, m.user_id, null::uuid as group_id from missing m
+  select m.item::int, m.user_id from missing m
   union all
-  select null, i.user_id, i.group_id from ins i`;
+  select o.item::int, null from owned o group by o.item`;
 
 interface Planned {
   index: number;
@@ -107,7 +128,10 @@ export async function addMembersTogether(
   if (!first) return [];
   const tenantId = first.ctx.tenantId;
   const groupIds = [...new Set(items.map((i) => i.id))].sort();
+  // Every statement of the batch reaches its rows by key; prepared once per connection, so
+  // planned without sequential scans (INDEXES_ONLY), for the whole transaction.
   const { tx, results } = await BatchedTransaction.begin(pool, [
+    INDEXES_ONLY,
     {
       name: 'groups_for_member_adds',
       text: 'select * from groups where tenant_id = $1 and id = any($2::uuid[]) order by id for key share',
@@ -117,7 +141,7 @@ export async function addMembersTogether(
   let ended = false;
   try {
     const current = new Map(
-      ((results[0]?.rows ?? []) as GroupRow[]).map((r) => [r.id, groupFromRow(r)] as const),
+      ((results[1]?.rows ?? []) as GroupRow[]).map((r) => [r.id, groupFromRow(r)] as const),
     );
     const outcomes: MemberAddOutcome[] = items.map(() => ({ alone: true }));
     const planned: Planned[] = [];
@@ -149,39 +173,32 @@ export async function addMembersTogether(
       planned.push({ index, item, groupId: group.id, users });
     }
 
-    const rows = planned.flatMap((p) => p.users.map((u) => [p.index, p.groupId, u] as const));
-    // Planned each time (not prepared): its plan depends on how many rows the batch adds.
     const { rows: answered } =
-      rows.length === 0
+      planned.length === 0
         ? { rows: [] }
-        : await tx.queryable.query<{
-            item: number | null;
-            user_id: string;
-            group_id: string | null;
-          }>(ADD_MEMBERS, [
-            tenantId,
-            rows.map((r) => r[0]),
-            rows.map((r) => r[1]),
-            rows.map((r) => r[2]),
-          ]);
+        : await tx.queryable.query<{ item: number; user_id: string | null }>({
+            name: 'group_members_add',
+            text: ADD_MEMBERS,
+            values: [
+              tenantId,
+              planned.map((p) => p.groupId),
+              planned.map((p) => p.item.ctx.requestId),
+              planned.flatMap((p, n) => p.users.map(() => n + 1)),
+              planned.flatMap((p) => p.users),
+              first.ctx.actor.type,
+              first.ctx.actor.id,
+            ],
+          });
     const missing = new Map<number, string[]>();
-    const inserted = new Set<string>();
+    const adding = new Set<number>();
     for (const r of answered) {
-      if (r.item !== null) {
-        const list = missing.get(r.item);
+      const index = (planned[r.item - 1] as Planned).index;
+      if (r.user_id === null) adding.add(index);
+      else {
+        const list = missing.get(index);
         if (list) list.push(r.user_id);
-        else missing.set(r.item, [r.user_id]);
-      } else inserted.add(`${r.group_id}\u0000${r.user_id}`);
-    }
-    // Each inserted pair is the addition of the first update that asked for it.
-    const added = new Map<number, string[]>();
-    for (const p of planned) {
-      if (missing.has(p.index)) continue;
-      const mine: string[] = [];
-      for (const u of p.users) {
-        if (inserted.delete(`${p.groupId}\u0000${u}`)) mine.push(u);
+        else missing.set(index, [r.user_id]);
       }
-      if (mine.length > 0) added.set(p.index, mine);
     }
 
     // In the order the updates came: each one that added someone is a new version, counted
@@ -196,19 +213,10 @@ export async function addMembersTogether(
         outcomes[p.index] = fail(noSuchUsers(gone));
         continue;
       }
-      const mine = added.get(p.index) ?? [];
-      const rank = (adders.get(p.groupId) ?? 0) + (mine.length > 0 ? 1 : 0);
+      const changed = adding.has(p.index);
+      const rank = (adders.get(p.groupId) ?? 0) + (changed ? 1 : 0);
       adders.set(p.groupId, rank);
-      answers.push({ index: p.index, groupId: p.groupId, rank, changed: mine.length > 0 });
-      if (mine.length === 0) continue;
-      statements.push(
-        auditStatement(p.item.ctx, {
-          subjectType: 'group',
-          subjectId: p.groupId,
-          type: 'group.updated',
-          after: { membersAdded: mine, membersRemoved: [] },
-        }),
-      );
+      answers.push({ index: p.index, groupId: p.groupId, rank, changed });
     }
     const bumps = [...adders].filter(([, n]) => n > 0).sort(([a], [b]) => (a < b ? -1 : 1));
     const versionsAt = statements.length + 1;

@@ -82,6 +82,14 @@ describe('Concurrent member additions', () => {
       expect(after?.membersRemoved).toEqual([]);
       expect([...(after?.membersAdded ?? [])].sort()).toEqual([...slice(k)].sort());
     }
+    // Written by the token that sent them, as the group's creation was.
+    const { rows: actors } = await t.services.db.pool.query(
+      `select distinct actor_type, actor_id from audit_events
+       where subject_id = $1 and type in ('group.created', 'group.updated')`,
+      [group.id],
+    );
+    expect(actors).toHaveLength(1);
+    expect(actors[0]?.actor_id).toEqual(expect.any(String));
     // The crowd really went in batches (now() is the transaction's start): this test would
     // pass one request at a time too.
     const transactions = new Set(events.map((e) => e.at.getTime()));
