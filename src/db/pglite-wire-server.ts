@@ -157,8 +157,10 @@ export async function serveWireProtocol(db: PGlite, path: string): Promise<WireS
     const connection = nextConnection++;
     sockets.add(socket);
     socket.setNoDelay(true);
+    // Copied: PGlite streams a result in chunks over its own memory, which the next chunk
+    // reuses, and a chunk the socket has to queue would be sent as the later bytes.
     const write = (data: Uint8Array) => {
-      if (socket.writable && data.length > 0) socket.write(data);
+      if (socket.writable && data.length > 0) socket.write(Buffer.from(data));
     };
     const reader = new ExchangeReader(
       (message) => scheduler.run({ connection, message, reply: write }),

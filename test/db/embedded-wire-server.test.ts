@@ -51,6 +51,23 @@ describe('the embedded database under concurrent connections', () => {
     expect(results.map((r) => r.rows[0]?.n)).toEqual(Array.from({ length: 50 }, (_, i) => i));
   });
 
+  it('Should answer a result larger than one socket write intact (a 20,000-row list, a 2 MB document)', async () => {
+    // PGlite streams a result in chunks over its own memory, which the next chunk reuses:
+    // a chunk the socket had to queue was sent as the later bytes, and a large result
+    // arrived corrupt ("received invalid response") and the connection hung.
+    const rows = await db.pool.query<{ i: number; id: string }>(
+      'select i, md5(i::text) as id from generate_series(1, 20000) i',
+    );
+    expect(rows.rowCount).toBe(20000);
+    expect(rows.rows[19999]).toEqual({ i: 20000, id: expect.stringMatching(/^[0-9a-f]{32}$/) });
+    expect(rows.rows.every((r, k) => r.i === k + 1)).toBe(true);
+    const doc = await db.pool.query<{ doc: string[] }>(
+      "select jsonb_agg(lpad(i::text, 40, 'x')) as doc from generate_series(1, 50000) i",
+    );
+    expect(doc.rows[0]?.doc).toHaveLength(50000);
+    expect(doc.rows[0]?.doc[49999]).toBe(`${'x'.repeat(35)}50000`);
+  });
+
   it("Should never run another connection's query inside an open transaction", async () => {
     const a = await client();
     try {
