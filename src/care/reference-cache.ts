@@ -1,3 +1,4 @@
+import { inTenant } from '../db/sql.ts';
 import {
   batchedReferenceLookup,
   type FoundReferences,
@@ -42,10 +43,10 @@ export function referenceFactsSQL(p: {
       where s.tenant_id = ${p.tenant} and lower(s.attrs->>'code') = any(${p.sites}::text[])), '{}'::jsonb),
     'staff', coalesce((
       select jsonb_object_agg(m.id, m.display_name) from staff_members m
-      where m.tenant_id = ${p.tenant} and m.id = any(${p.staff}::uuid[])), '{}'::jsonb),
+      where m.id = any(${p.staff}::uuid[]) and ${inTenant('m', p.tenant)}), '{}'::jsonb),
     'recipients', coalesce((
       select jsonb_object_agg(u.id, true) from users u
-      where u.tenant_id = ${p.tenant} and u.id = any(${p.recipients}::uuid[]) and u.status <> 'deleted'), '{}'::jsonb),
+      where u.id = any(${p.recipients}::uuid[]) and ${inTenant('u', p.tenant)} and u.status <> 'deleted'), '{}'::jsonb),
     'multiple', coalesce((select (t.settings->>'multipleStaffMembersPerUser')::boolean
                           from tenants t where t.id = ${p.tenant}), false))`;
 }

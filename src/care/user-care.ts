@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { type Queryable, readByKeys, type Statement } from '../db/sql.ts';
+import { inTenant, type Queryable, readByKeys, type Statement } from '../db/sql.ts';
 import type { DirectoryContext } from '../directory/actor.ts';
 import { DirectoryError } from '../directory/directory-error.ts';
 import type { UserInput, UserRecord, UserStatus } from '../directory/user-record.ts';
@@ -392,9 +392,9 @@ const REFERENCES_SQL = `select
       from sites s left join sites p on p.id = s.parent_id
       where s.tenant_id = $1 and lower(s.attrs->>'code') = any($2::text[])) as sites,
    (select jsonb_agg(jsonb_build_object('id', m.id, 'display', m.display_name))
-      from staff_members m where m.tenant_id = $1 and m.id = any($3::uuid[])) as staff,
+      from staff_members m where m.id = any($3::uuid[]) and ${inTenant('m', '$1')}) as staff,
    (select array_agg(u.id::text) from users u
-      where u.tenant_id = $1 and u.id = any($4::uuid[]) and u.status <> 'deleted') as recipients,
+      where u.id = any($4::uuid[]) and ${inTenant('u', '$1')} and u.status <> 'deleted') as recipients,
    coalesce((select (settings->>'multipleStaffMembersPerUser')::boolean from tenants where id = $1), false) as multiple`;
 
 const directReferences: ReferenceLookup = async (db, tenantId, refs) => {

@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import type pg from 'pg';
-import { BatchedTransaction, INDEXES_ONLY, type Statement } from '../db/sql.ts';
+import { BatchedTransaction, INDEXES_ONLY, inTenant, type Statement } from '../db/sql.ts';
 import type { DirectoryContext } from './actor.ts';
 import {
   type GroupInput,
@@ -70,7 +70,7 @@ const ADD_MEMBERS = `
     join upd u on u.item = r.item
   ), found as (
     select u.id from users u
-    where u.tenant_id = $1 and u.id = any($5::uuid[]) and u.status <> 'deleted'
+    where u.id = any($5::uuid[]) and ${inTenant('u', '$1')} and u.status <> 'deleted'
   ), missing as (
     select r.item, r.user_id from req r where r.user_id not in (select id from found)
   ), ins as (

@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type pg from 'pg';
 import { appendAudit, auditStatement } from '../audit/audit-log.ts';
-import { BatchedTransaction, type Queryable, withTransaction } from '../db/sql.ts';
+import { BatchedTransaction, inTenant, type Queryable, withTransaction } from '../db/sql.ts';
 import type { DirectoryContext } from './actor.ts';
 import { DirectoryError } from './directory-error.ts';
 import {
@@ -454,7 +454,7 @@ async function addMembers(
   const { rows } = await tx.query<{ id: string; inserted: boolean }>(
     `with wanted as (
        select u.id from users u
-       where u.tenant_id = $1 and u.id = any($3::uuid[]) and u.status <> 'deleted'
+       where u.id = any($3::uuid[]) and ${inTenant('u', '$1')} and u.status <> 'deleted'
      ), ins as (
        insert into group_members (tenant_id, group_id, user_id, source)
        select $1, $2, id, 'manual' from wanted

@@ -1,5 +1,6 @@
 import {
   INDEXES_ONLY,
+  inTenant,
   type Queryable,
   SEQSCAN_DEFAULT,
   type Statement,
@@ -118,12 +119,8 @@ function membershipStatements(
   ];
 }
 
-/**
- * The batch's users are found by id (the primary key). The tenant is checked as a filter
- * the planner cannot drive with: a tenant's first thousands of accounts are not in the
- * statistics yet, so an index on `tenant_id` looks like one row and would scan them all.
- */
-const IN_TENANT = 'coalesce(u.tenant_id = $1, false)';
+/** The batch's users are found by id (the primary key), in the tenant (inTenant). */
+const IN_TENANT = inTenant('u', '$1');
 
 function statement(cases: string[]): string {
   const hit =

@@ -9,6 +9,7 @@ import {
 import {
   BatchedTransaction,
   INDEXES_ONLY,
+  inTenant,
   SEQSCAN_DEFAULT,
   type Statement,
   transactionInOneTrip,
@@ -315,7 +316,7 @@ export type BatchUpdateOutcome =
 // The batch's rows, locked in id order (as one write locks one) and without blocking the
 // key-share locks that group member writes take on their users.
 const LOCK_MANY = `
-  select * from users where tenant_id = $1 and id = any($2::uuid[]) and status <> 'deleted'
+  select * from users u where u.id = any($2::uuid[]) and ${inTenant('u', '$1')} and u.status <> 'deleted'
   order by id for no key update`;
 
 // One statement stores every changed row, with a change event each.
